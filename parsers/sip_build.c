@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* sip_build.c: placeholder, being written. */
+#include "sip_build.h"

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* sip_check.c: placeholder, being written. */
+#include "sip_check.h"

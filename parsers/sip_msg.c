@@ -1,0 +1,805 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sip_msg.c: one-pass, zero-copy indexing of a SIP message (see sip_msg.h).
+ *
+ * The pass: start line, then for each header line the name (token octets up to
+ * the colon), the value up to the line end that is not followed by SP/HTAB
+ * (folding), then the body by Content-Length. Line ends are found with the SIMD
+ * scan of sip_scan.h; each header name is mapped to its id by a switch on its
+ * length and first letter. Every pointer is checked against `end` before it is
+ * read.
+ */
+#include "sip_msg.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "sip_scan.h"
+
+const struct sip_limits sip_limits_default = {
+	.max_msg = 65536,
+	.max_hdr_len = 8192,
+	.max_hdrs = 128,
+};
+
+/* RFC 3261 §25.1 token: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~" */
+static const uint8_t tokchar[256] = {
+	['!'] = 1, ['%'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['0'] = 1,
+	['1'] = 1, ['2'] = 1, ['3'] = 1,  ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+	['9'] = 1, ['A'] = 1, ['B'] = 1,  ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+	['H'] = 1, ['I'] = 1, ['J'] = 1,  ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1,
+	['P'] = 1, ['Q'] = 1, ['R'] = 1,  ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1,
+	['X'] = 1, ['Y'] = 1, ['Z'] = 1,  ['_'] = 1, ['`'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,
+	['d'] = 1, ['e'] = 1, ['f'] = 1,  ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,
+	['l'] = 1, ['m'] = 1, ['n'] = 1,  ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,
+	['t'] = 1, ['u'] = 1, ['v'] = 1,  ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['~'] = 1,
+};
+
+static const uint8_t compact_ids[256] = {
+	['v'] = SIP_HDR_VIA,
+	['V'] = SIP_HDR_VIA,
+	['f'] = SIP_HDR_FROM,
+	['F'] = SIP_HDR_FROM,
+	['t'] = SIP_HDR_TO,
+	['T'] = SIP_HDR_TO,
+	['i'] = SIP_HDR_CALL_ID,
+	['I'] = SIP_HDR_CALL_ID,
+	['m'] = SIP_HDR_CONTACT,
+	['M'] = SIP_HDR_CONTACT,
+	['l'] = SIP_HDR_CONTENT_LENGTH,
+	['L'] = SIP_HDR_CONTENT_LENGTH,
+	['c'] = SIP_HDR_CONTENT_TYPE,
+	['C'] = SIP_HDR_CONTENT_TYPE,
+	['e'] = SIP_HDR_CONTENT_ENCODING,
+	['E'] = SIP_HDR_CONTENT_ENCODING,
+	['k'] = SIP_HDR_SUPPORTED,
+	['K'] = SIP_HDR_SUPPORTED,
+	['x'] = SIP_HDR_SESSION_EXPIRES,
+	['X'] = SIP_HDR_SESSION_EXPIRES,
+	['o'] = SIP_HDR_EVENT,
+	['O'] = SIP_HDR_EVENT,
+	['s'] = SIP_HDR_SUBJECT,
+	['S'] = SIP_HDR_SUBJECT,
+	['r'] = SIP_HDR_REFER_TO,
+	['R'] = SIP_HDR_REFER_TO,
+	['b'] = SIP_HDR_REFERRED_BY,
+	['B'] = SIP_HDR_REFERRED_BY,
+	['u'] = SIP_HDR_ALLOW_EVENTS,
+	['U'] = SIP_HDR_ALLOW_EVENTS,
+};
+
+static const char *const hdr_canon[SIP_HDR__COUNT] = {
+	[SIP_HDR_VIA] = "Via",
+	[SIP_HDR_FROM] = "From",
+	[SIP_HDR_TO] = "To",
+	[SIP_HDR_CALL_ID] = "Call-ID",
+	[SIP_HDR_CSEQ] = "CSeq",
+	[SIP_HDR_CONTACT] = "Contact",
+	[SIP_HDR_MAX_FORWARDS] = "Max-Forwards",
+	[SIP_HDR_CONTENT_LENGTH] = "Content-Length",
+	[SIP_HDR_CONTENT_TYPE] = "Content-Type",
+	[SIP_HDR_CONTENT_ENCODING] = "Content-Encoding",
+	[SIP_HDR_CONTENT_DISPOSITION] = "Content-Disposition",
+	[SIP_HDR_EXPIRES] = "Expires",
+	[SIP_HDR_MIN_EXPIRES] = "Min-Expires",
+	[SIP_HDR_ROUTE] = "Route",
+	[SIP_HDR_RECORD_ROUTE] = "Record-Route",
+	[SIP_HDR_PATH] = "Path",
+	[SIP_HDR_AUTHORIZATION] = "Authorization",
+	[SIP_HDR_PROXY_AUTHORIZATION] = "Proxy-Authorization",
+	[SIP_HDR_WWW_AUTHENTICATE] = "WWW-Authenticate",
+	[SIP_HDR_PROXY_AUTHENTICATE] = "Proxy-Authenticate",
+	[SIP_HDR_AUTHENTICATION_INFO] = "Authentication-Info",
+	[SIP_HDR_REQUIRE] = "Require",
+	[SIP_HDR_PROXY_REQUIRE] = "Proxy-Require",
+	[SIP_HDR_SUPPORTED] = "Supported",
+	[SIP_HDR_UNSUPPORTED] = "Unsupported",
+	[SIP_HDR_ALLOW] = "Allow",
+	[SIP_HDR_ACCEPT] = "Accept",
+	[SIP_HDR_SESSION_EXPIRES] = "Session-Expires",
+	[SIP_HDR_MIN_SE] = "Min-SE",
+	[SIP_HDR_PRIVACY] = "Privacy",
+	[SIP_HDR_P_ASSERTED_IDENTITY] = "P-Asserted-Identity",
+	[SIP_HDR_P_PREFERRED_IDENTITY] = "P-Preferred-Identity",
+	[SIP_HDR_REMOTE_PARTY_ID] = "Remote-Party-ID",
+	[SIP_HDR_EVENT] = "Event",
+	[SIP_HDR_SUBJECT] = "Subject",
+	[SIP_HDR_USER_AGENT] = "User-Agent",
+	[SIP_HDR_SERVER] = "Server",
+	[SIP_HDR_DATE] = "Date",
+	[SIP_HDR_REFER_TO] = "Refer-To",
+	[SIP_HDR_REFERRED_BY] = "Referred-By",
+	[SIP_HDR_RETRY_AFTER] = "Retry-After",
+	[SIP_HDR_REASON] = "Reason",
+	[SIP_HDR_ALLOW_EVENTS] = "Allow-Events",
+	[SIP_HDR_SUBSCRIPTION_STATE] = "Subscription-State",
+};
+
+static const char *const method_str[SIP_METHOD__COUNT] = {
+	[SIP_METHOD_INVITE] = "INVITE",	    [SIP_METHOD_ACK] = "ACK",
+	[SIP_METHOD_BYE] = "BYE",	    [SIP_METHOD_CANCEL] = "CANCEL",
+	[SIP_METHOD_REGISTER] = "REGISTER", [SIP_METHOD_OPTIONS] = "OPTIONS",
+	[SIP_METHOD_INFO] = "INFO",	    [SIP_METHOD_PRACK] = "PRACK",
+	[SIP_METHOD_UPDATE] = "UPDATE",	    [SIP_METHOD_SUBSCRIBE] = "SUBSCRIBE",
+	[SIP_METHOD_NOTIFY] = "NOTIFY",	    [SIP_METHOD_REFER] = "REFER",
+	[SIP_METHOD_MESSAGE] = "MESSAGE",   [SIP_METHOD_PUBLISH] = "PUBLISH",
+};
+
+/*
+ * Compare n octets of a header name against a lower-case literal. The name is
+ * made of token octets only, and among those `c | 0x20` equals a lower-case
+ * letter or '-' exactly when c is that letter in either case, or '-'.
+ */
+static inline int ci_eq_lower(const char *name, const char *lit, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((char)(name[i] | 0x20) != lit[i])
+			return 0;
+	return 1;
+}
+
+enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
+{
+	/* Generated from SIP_HDR_LIST by scripts/gen-hdr-lookup.py; the test
+	 * test_sip_msg.c:lookup_every_listed_header keeps the two in step. */
+	switch (len) {
+	case 1:
+		return (enum sip_hdr_id)compact_ids[(unsigned char)name[0]];
+	case 2:
+		switch (name[0] | 0x20) {
+		case 't':
+			if (ci_eq_lower(name + 1, "o", 1))
+				return SIP_HDR_TO;
+			return SIP_HDR_OTHER;
+		}
+		return SIP_HDR_OTHER;
+	case 3:
+		switch (name[0] | 0x20) {
+		case 'v':
+			if (ci_eq_lower(name + 1, "ia", 2))
+				return SIP_HDR_VIA;
+			return SIP_HDR_OTHER;
+		}
+		return SIP_HDR_OTHER;
+	case 4:
+		switch (name[0] | 0x20) {
+		case 'c':
+			if (ci_eq_lower(name + 1, "seq", 3))
+				return SIP_HDR_CSEQ;
+			return SIP_HDR_OTHER;
+		case 'd':
+			if (ci_eq_lower(name + 1, "ate", 3))
+				return SIP_HDR_DATE;
+			return SIP_HDR_OTHER;
+		case 'f':
+			if (ci_eq_lower(name + 1, "rom", 3))
+				return SIP_HDR_FROM;
+			return SIP_HDR_OTHER;
+		case 'p':
+			if (ci_eq_lower(name + 1, "ath", 3))
+				return SIP_HDR_PATH;
+			return SIP_HDR_OTHER;
+		}
+		return SIP_HDR_OTHER;
+	case 5:
+		switch (name[0] | 0x20) {
+		case 'a':
+			if (ci_eq_lower(name + 1, "llow", 4))
+				return SIP_HDR_ALLOW;
+			return SIP_HDR_OTHER;
+		case 'e':
+			if (ci_eq_lower(name + 1, "vent", 4))
+				return SIP_HDR_EVENT;
+			return SIP_HDR_OTHER;
+		case 'r':
+			if (ci_eq_lower(name + 1, "oute", 4))
+				return SIP_HDR_ROUTE;
+			return SIP_HDR_OTHER;
+		}
+		return SIP_HDR_OTHER;
+	case 6:
+		switch (name[0] | 0x20) {
+		case 'a':
+			if (ci_eq_lower(name + 1, "ccept", 5))
+				return SIP_HDR_ACCEPT;
+			return SIP_HDR_OTHER;
+		case 'm':
+			if (ci_eq_lower(name + 1, "in-se", 5))
+				return SIP_HDR_MIN_SE;
+			return SIP_HDR_OTHER;
+		case 'r':
+			if (ci_eq_lower(name + 1, "eason", 5))
+				return SIP_HDR_REASON;
+			return SIP_HDR_OTHER;
+		case 's':
+			if (ci_eq_lower(name + 1, "erver", 5))
+				return SIP_HDR_SERVER;
+			return SIP_HDR_OTHER;
+		}
+		return SIP_HDR_OTHER;
+	case 7:
+		switch (name[0] | 0x20) {
+		case 'c':
+			if (ci_eq_lower(name + 1, "all-id", 6))
+				return SIP_HDR_CALL_ID;
+			if (ci_eq_lower(name + 1, "ontact", 6))
+				return SIP_HDR_CONTACT;
+			return SIP_HDR_OTHER;
+		case 'e':
+			if (ci_eq_lower(name + 1, "xpires", 6))
+				return SIP_HDR_EXPIRES;
+			return SIP_HDR_OTHER;
+		case 'p':
+			if (ci_eq_lower(name + 1, "rivacy", 6))
+				return SIP_HDR_PRIVACY;
+			return SIP_HDR_OTHER;
+		case 'r':
+			if (ci_eq_lower(name + 1, "equire", 6))
+				return SIP_HDR_REQUIRE;
+			return SIP_HDR_OTHER;
+		case 's':
+			if (ci_eq_lower(name + 1, "ubject", 6))
+				return SIP_HDR_SUBJECT;
+			return SIP_HDR_OTHER;
+		}
+		return SIP_HDR_OTHER;
+	case 8:
+		switch (name[0] | 0x20) {
+		case 'r':
+			if (ci_eq_lower(name + 1, "efer-to", 7))
+				return SIP_HDR_REFER_TO;
+			return SIP_HDR_OTHER;
+		}
+		return SIP_HDR_OTHER;
+	case 9:
+		switch (name[0] | 0x20) {
+		case 's':
+			if (ci_eq_lower(name + 1, "upported", 8))
+				return SIP_HDR_SUPPORTED;
+			return SIP_HDR_OTHER;
+		}
+		return SIP_HDR_OTHER;
+	case 10:
+		switch (name[0] | 0x20) {
+		case 'u':
+			if (ci_eq_lower(name + 1, "ser-agent", 9))
+				return SIP_HDR_USER_AGENT;
+			return SIP_HDR_OTHER;
+		}
+		return SIP_HDR_OTHER;
+	case 11:
+		switch (name[0] | 0x20) {
+		case 'm':
+			if (ci_eq_lower(name + 1, "in-expires", 10))
+				return SIP_HDR_MIN_EXPIRES;
+			return SIP_HDR_OTHER;
+		case 'r':
+			if (ci_eq_lower(name + 1, "eferred-by", 10))
+				return SIP_HDR_REFERRED_BY;
+			if (ci_eq_lower(name + 1, "etry-after", 10))
+				return SIP_HDR_RETRY_AFTER;
+			return SIP_HDR_OTHER;
+		case 'u':
+			if (ci_eq_lower(name + 1, "nsupported", 10))
+				return SIP_HDR_UNSUPPORTED;
+			return SIP_HDR_OTHER;
+		}
+		return SIP_HDR_OTHER;
+	case 12:
+		switch (name[0] | 0x20) {
+		case 'a':
+			if (ci_eq_lower(name + 1, "llow-events", 11))
+				return SIP_HDR_ALLOW_EVENTS;
+			return SIP_HDR_OTHER;
+		case 'c':
+			if (ci_eq_lower(name + 1, "ontent-type", 11))
+				return SIP_HDR_CONTENT_TYPE;
+			return SIP_HDR_OTHER;
+		case 'm':
+			if (ci_eq_lower(name + 1, "ax-forwards", 11))
+				return SIP_HDR_MAX_FORWARDS;
+			return SIP_HDR_OTHER;
+		case 'r':
+			if (ci_eq_lower(name + 1, "ecord-route", 11))
+				return SIP_HDR_RECORD_ROUTE;
+			return SIP_HDR_OTHER;
+		}
+		return SIP_HDR_OTHER;
+	case 13:
+		switch (name[0] | 0x20) {
+		case 'a':
+			if (ci_eq_lower(name + 1, "uthorization", 12))
+				return SIP_HDR_AUTHORIZATION;
+			return SIP_HDR_OTHER;
+		case 'p':
+			if (ci_eq_lower(name + 1, "roxy-require", 12))
+				return SIP_HDR_PROXY_REQUIRE;
+			return SIP_HDR_OTHER;
+		}
+		return SIP_HDR_OTHER;
+	case 14:
+		switch (name[0] | 0x20) {
+		case 'c':
+			if (ci_eq_lower(name + 1, "ontent-length", 13))
+				return SIP_HDR_CONTENT_LENGTH;
+			return SIP_HDR_OTHER;
+		}
+		return SIP_HDR_OTHER;
+	case 15:
+		switch (name[0] | 0x20) {
+		case 'r':
+			if (ci_eq_lower(name + 1, "emote-party-id", 14))
+				return SIP_HDR_REMOTE_PARTY_ID;
+			return SIP_HDR_OTHER;
+		case 's':
+			if (ci_eq_lower(name + 1, "ession-expires", 14))
+				return SIP_HDR_SESSION_EXPIRES;
+			return SIP_HDR_OTHER;
+		}
+		return SIP_HDR_OTHER;
+	case 16:
+		switch (name[0] | 0x20) {
+		case 'c':
+			if (ci_eq_lower(name + 1, "ontent-encoding", 15))
+				return SIP_HDR_CONTENT_ENCODING;
+			return SIP_HDR_OTHER;
+		case 'w':
+			if (ci_eq_lower(name + 1, "ww-authenticate", 15))
+				return SIP_HDR_WWW_AUTHENTICATE;
+			return SIP_HDR_OTHER;
+		}
+		return SIP_HDR_OTHER;
+	case 18:
+		switch (name[0] | 0x20) {
+		case 'p':
+			if (ci_eq_lower(name + 1, "roxy-authenticate", 17))
+				return SIP_HDR_PROXY_AUTHENTICATE;
+			return SIP_HDR_OTHER;
+		case 's':
+			if (ci_eq_lower(name + 1, "ubscription-state", 17))
+				return SIP_HDR_SUBSCRIPTION_STATE;
+			return SIP_HDR_OTHER;
+		}
+		return SIP_HDR_OTHER;
+	case 19:
+		switch (name[0] | 0x20) {
+		case 'a':
+			if (ci_eq_lower(name + 1, "uthentication-info", 18))
+				return SIP_HDR_AUTHENTICATION_INFO;
+			return SIP_HDR_OTHER;
+		case 'c':
+			if (ci_eq_lower(name + 1, "ontent-disposition", 18))
+				return SIP_HDR_CONTENT_DISPOSITION;
+			return SIP_HDR_OTHER;
+		case 'p':
+			if (ci_eq_lower(name + 1, "roxy-authorization", 18))
+				return SIP_HDR_PROXY_AUTHORIZATION;
+			if (ci_eq_lower(name + 1, "-asserted-identity", 18))
+				return SIP_HDR_P_ASSERTED_IDENTITY;
+			return SIP_HDR_OTHER;
+		}
+		return SIP_HDR_OTHER;
+	case 20:
+		switch (name[0] | 0x20) {
+		case 'p':
+			if (ci_eq_lower(name + 1, "-preferred-identity", 19))
+				return SIP_HDR_P_PREFERRED_IDENTITY;
+			return SIP_HDR_OTHER;
+		}
+		return SIP_HDR_OTHER;
+	}
+	return SIP_HDR_OTHER;
+}
+
+const char *sip_hdr_canon(enum sip_hdr_id id)
+{
+	return (unsigned)id < SIP_HDR__COUNT ? hdr_canon[id] : NULL;
+}
+
+enum sip_method sip_method_lookup(struct sv name)
+{
+	for (int i = 1; i < SIP_METHOD__COUNT; i++)
+		if (name.len == strlen(method_str[i]) &&
+		    memcmp(name.p, method_str[i], name.len) == 0)
+			return (enum sip_method)i;
+	return SIP_METHOD_OTHER;
+}
+
+const char *sip_method_str(enum sip_method m)
+{
+	return (unsigned)m < SIP_METHOD__COUNT ? method_str[m] : NULL;
+}
+
+const char *sip_strerror(int code)
+{
+	switch (code) {
+	case 0:
+		return "OK";
+	case -EAGAIN:
+		return "EAGAIN";
+	case -EBADMSG:
+		return "EBADMSG";
+	case -EMSGSIZE:
+		return "EMSGSIZE";
+	case -E2BIG:
+		return "E2BIG";
+	case -EINVAL:
+		return "EINVAL";
+	case -ERANGE:
+		return "ERANGE";
+	case -ENOENT:
+		return "ENOENT";
+	case -ENOBUFS:
+		return "ENOBUFS";
+	default:
+		return "error";
+	}
+}
+
+void sip_msg_init(struct sip_msg *m, struct sip_hdr *hdrs, uint16_t cap)
+{
+	memset(m, 0, sizeof(*m));
+	m->hdrs = hdrs;
+	m->cap = cap;
+}
+
+static int fail(struct sip_msg *m, int code, const char *at, const char *reason)
+{
+	m->err.code = code;
+	m->err.off = (uint32_t)(at - m->buf);
+	m->err.reason = reason;
+	return code;
+}
+
+/* SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT ("SIP" in any case). */
+static int parse_version(struct sip_msg *m, const char *p, const char *e)
+{
+	unsigned maj = 0, min = 0;
+	const char *d;
+
+	if (e - p < 7 || (p[0] | 0x20) != 's' || (p[1] | 0x20) != 'i' || (p[2] | 0x20) != 'p' ||
+	    p[3] != '/')
+		return -1;
+	for (d = p + 4; d < e && *d >= '0' && *d <= '9' && maj < 1000; d++)
+		maj = maj * 10 + (unsigned)(*d - '0');
+	if (d == p + 4 || d >= e || *d != '.')
+		return -1;
+	p = ++d;
+	for (; d < e && *d >= '0' && *d <= '9' && min < 1000; d++)
+		min = min * 10 + (unsigned)(*d - '0');
+	if (d == p || d != e || maj > 255 || min > 255)
+		return -1;
+	m->ver_major = (uint8_t)maj;
+	m->ver_minor = (uint8_t)min;
+	return 0;
+}
+
+/* Request-Line or Status-Line in [p, e) (line end excluded). */
+static int parse_start_line(struct sip_msg *m, const char *p, const char *e)
+{
+	const char *s = p, *q;
+
+	m->start_line = sv_range(p, e);
+	if (e - p >= 4 && memcmp(p, "SIP/", 4) == 0) {
+		/* Status-Line = SIP-Version SP Status-Code SP Reason-Phrase */
+		q = memchr(p, ' ', (size_t)(e - p));
+		if (!q || parse_version(m, p, q) < 0)
+			return fail(m, -EBADMSG, p, "bad SIP-Version in status line");
+		m->version = sv_range(p, q);
+		p = q + 1;
+		if (e - p < 3 || (unsigned)(p[0] - '1') > 5 || (unsigned)(p[1] - '0') > 9 ||
+		    (unsigned)(p[2] - '0') > 9)
+			return fail(m, -EBADMSG, p, "status code is not three digits 100-699");
+		if (e - p > 3 && p[3] != ' ')
+			return fail(m, -EBADMSG, p, "status code is not three digits 100-699");
+		m->status = (uint16_t)((p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0'));
+		m->reason = e - p > 3 ? sv_range(p + 4, e) : sv_make(e, 0);
+		m->type = SIP_MSG_RESPONSE;
+		return 0;
+	}
+
+	/* Request-Line = Method SP Request-URI SP SIP-Version */
+	while (p < e && tokchar[(unsigned char)*p])
+		p++;
+	if (p == s)
+		return fail(m, -EBADMSG, p, "request line does not start with a method token");
+	if (p == e || *p != ' ')
+		return fail(m, -EBADMSG, p, "method not followed by a single SP");
+	m->method_name = sv_range(s, p);
+	m->method = (uint8_t)sip_method_lookup(m->method_name);
+	s = ++p;
+	if (p < e && *p == ' ')
+		return fail(m, -EBADMSG, p, "more than one SP before the Request-URI");
+	q = memchr(p, ' ', (size_t)(e - p));
+	if (!q)
+		return fail(m, -EBADMSG, e, "request line has no SIP-Version");
+	if (!((*s | 0x20) >= 'a' && (*s | 0x20) <= 'z'))
+		return fail(m, -EBADMSG, s, "Request-URI does not start with a scheme");
+	m->ruri = sv_range(s, q);
+	p = q + 1;
+	if (p < e && *p == ' ')
+		return fail(m, -EBADMSG, p, "more than one SP before the SIP-Version");
+	if (parse_version(m, p, e) < 0)
+		return fail(m, -EBADMSG, p,
+			    memchr(p, ' ', (size_t)(e - p))
+				    ? "white space in the Request-URI or after the SIP-Version"
+				    : "bad SIP-Version in request line");
+	m->version = sv_range(p, e);
+	m->type = SIP_MSG_REQUEST;
+	return 0;
+}
+
+int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, unsigned flags,
+		  const struct sip_limits *lim)
+{
+	const char *p = buf, *end = buf + len, *lf, *le;
+	const int stream = flags & SIP_PARSE_STREAM;
+	uint16_t last[SIP_HDR__COUNT];
+	uint16_t maxh;
+	int have_cl = 0, ret;
+
+	if (!lim)
+		lim = &sip_limits_default;
+	maxh = lim->max_hdrs < m->cap ? lim->max_hdrs : m->cap;
+	m->buf = buf;
+	m->len = (uint32_t)len;
+	m->type = 0;
+	m->method = 0;
+	m->status = 0;
+	m->flags = 0;
+	m->nhdrs = 0;
+	m->content_length = 0;
+	m->err = (struct sip_err){ 0, 0, NULL };
+	memset(m->first, 0xff, sizeof(m->first));
+
+	if (len > UINT32_MAX)
+		return fail(m, -EMSGSIZE, buf, "message larger than 4 GiB");
+	/* RFC 3261 §7.5: CRLFs before the start line are ignored. */
+	while (p < end && (*p == '\r' || *p == '\n'))
+		p++;
+	if (p == end)
+		return stream ? fail(m, -EAGAIN, p, "no message yet")
+			      : fail(m, -EBADMSG, p, "empty message");
+
+	lf = sip_scan_lf(p, end);
+	if ((size_t)(lf - p) > lim->max_hdr_len)
+		return fail(m, -EMSGSIZE, p, "start line longer than the limit");
+	if (lf == end)
+		return fail(m, stream ? -EAGAIN : -EBADMSG, lf, "start line not terminated");
+	le = (lf > p && lf[-1] == '\r') ? lf - 1 : lf;
+	ret = parse_start_line(m, p, le);
+	if (ret < 0)
+		return ret;
+	p = lf + 1;
+
+	for (;;) {
+		const char *name, *name_end, *vs;
+		struct sip_hdr *h;
+		uint16_t hf = 0;
+		enum sip_hdr_id id;
+
+		if (p >= end)
+			return fail(m, stream ? -EAGAIN : -EBADMSG, p,
+				    "headers not terminated by an empty line");
+		if (*p == '\n') {
+			p++;
+			break;
+		}
+		if (*p == '\r') {
+			if (p + 1 < end && p[1] == '\n') {
+				p += 2;
+				break;
+			}
+			return fail(m, (p + 1 >= end && stream) ? -EAGAIN : -EBADMSG, p,
+				    "CR not followed by LF");
+		}
+		name = p;
+		while (p < end && tokchar[(unsigned char)*p])
+			p++;
+		name_end = p;
+		if (name_end == name)
+			return fail(m, -EBADMSG, p,
+				    (*p == ' ' || *p == '\t')
+					    ? "continuation line without a header"
+					    : "header name holds a non-token character");
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p >= end)
+			return fail(m, stream ? -EAGAIN : -EBADMSG, p,
+				    "header line not terminated");
+		if (*p != ':')
+			return fail(m, -EBADMSG, p, "header name not followed by a colon");
+		vs = ++p;
+		for (;;) {
+			lf = sip_scan_lf(p, end);
+			if (lf == end || (lf + 1 == end && stream)) {
+				if ((size_t)(end - name) > lim->max_hdr_len)
+					return fail(m, -EMSGSIZE, name,
+						    "header longer than the limit");
+				return fail(m, stream ? -EAGAIN : -EBADMSG, lf,
+					    "header line not terminated");
+			}
+			if (lf + 1 < end && (lf[1] == ' ' || lf[1] == '\t')) {
+				hf = SIP_HDRF_FOLDED;
+				p = lf + 1;
+				continue;
+			}
+			break;
+		}
+		if ((size_t)(lf + 1 - name) > lim->max_hdr_len)
+			return fail(m, -EMSGSIZE, name, "header longer than the limit");
+		if (m->nhdrs >= maxh)
+			return fail(m, -E2BIG, name, "more headers than the limit");
+
+		id = (name_end - name == 1) ? (enum sip_hdr_id)compact_ids[(unsigned char)*name]
+					    : sip_hdr_lookup(name, (size_t)(name_end - name));
+		h = &m->hdrs[m->nhdrs];
+		h->name = sv_range(name, name_end);
+		h->value = sv_trim(sv_range(vs, lf));
+		h->line = sv_range(name, lf + 1);
+		h->id = (uint16_t)id;
+		h->next = SIP_HDR_NONE;
+		h->flags = hf;
+		if (id != SIP_HDR_OTHER) {
+			if (m->first[id] == SIP_HDR_NONE)
+				m->first[id] = m->nhdrs;
+			else
+				m->hdrs[last[id]].next = m->nhdrs;
+			last[id] = m->nhdrs;
+			if (id == SIP_HDR_CONTENT_LENGTH) {
+				uint64_t cl;
+				int r = sv_to_u64(h->value, UINT32_MAX, &cl);
+				if (r == -ERANGE)
+					return fail(m, -EBADMSG, h->value.p,
+						    "Content-Length too large");
+				if (r < 0)
+					return fail(m, -EBADMSG, h->value.p,
+						    "Content-Length is not a decimal number");
+				if (have_cl)
+					m->flags |= SIP_MSGF_CL_MULTI;
+				else
+					m->content_length = cl;
+				have_cl = 1;
+			}
+		}
+		m->nhdrs++;
+		p = lf + 1;
+	}
+
+	m->hdr_end = (uint32_t)(p - buf);
+	if (have_cl) {
+		size_t avail = (size_t)(end - p);
+		if (m->content_length > avail) {
+			if (!stream)
+				return fail(m, -EBADMSG, p,
+					    "Content-Length larger than the datagram's body");
+			if (m->hdr_end + m->content_length > lim->max_msg)
+				return fail(m, -EMSGSIZE, buf, "message larger than the limit");
+			return fail(m, -EAGAIN, end, "body not complete");
+		}
+		if (avail > m->content_length && !stream)
+			m->flags |= SIP_MSGF_TRAILING;
+		m->body = sv_make(p, (size_t)m->content_length);
+	} else {
+		if (stream)
+			return fail(m, -EBADMSG, p, "no Content-Length on a stream transport");
+		m->flags |= SIP_MSGF_NO_CL;
+		m->body = sv_range(p, end);
+	}
+	m->msg_len = (uint32_t)(m->body.p + m->body.len - buf);
+	if (m->msg_len > lim->max_msg)
+		return fail(m, -EMSGSIZE, buf, "message larger than the limit");
+	return (int)m->msg_len;
+}
+
+const struct sip_hdr *sip_msg_hdr_by_name(const struct sip_msg *m, struct sv name)
+{
+	for (uint16_t i = 0; i < m->nhdrs; i++)
+		if (sv_caseeq(m->hdrs[i].name, name))
+			return &m->hdrs[i];
+	return NULL;
+}
+
+unsigned sip_msg_hdr_count(const struct sip_msg *m, enum sip_hdr_id id)
+{
+	unsigned n = 0;
+	for (const struct sip_hdr *h = sip_msg_hdr(m, id); h; h = sip_msg_hdr_next(m, h))
+		n++;
+	return n;
+}
+
+static int frame_fail(struct sip_err *err, int code, const char *base, const char *at,
+		      const char *reason)
+{
+	if (err) {
+		err->code = code;
+		err->off = (uint32_t)(at - base);
+		err->reason = reason;
+	}
+	return code;
+}
+
+/*
+ * Framing reads only what it must: each line's first octets, to spot the
+ * Content-Length header (long or compact form), and the empty line that ends the
+ * headers. The full syntax is checked later by sip_msg_parse() on the framed
+ * message.
+ */
+ssize_t sip_stream_frame(const char *buf, size_t len, const struct sip_limits *lim, size_t *skip,
+			 struct sip_err *err)
+{
+	const char *p = buf, *end = buf + len, *msg, *lf;
+	uint64_t cl = 0;
+	int have_cl = 0;
+
+	if (!lim)
+		lim = &sip_limits_default;
+	while (p < end && (*p == '\r' || *p == '\n'))
+		p++;
+	*skip = (size_t)(p - buf);
+	msg = p;
+	if (p == end)
+		return frame_fail(err, -EAGAIN, buf, p, "no message yet");
+
+	/* The start line. */
+	lf = sip_scan_lf(p, end);
+	for (;;) {
+		if (lf == end) {
+			if ((size_t)(end - msg) >= lim->max_msg)
+				return frame_fail(err, -EMSGSIZE, buf, msg,
+						  "headers larger than the limit");
+			return frame_fail(err, -EAGAIN, buf, end, "headers not complete");
+		}
+		p = lf + 1;
+		if (p < end && *p == '\n') {
+			p++;
+			break;
+		}
+		if (p + 1 < end && p[0] == '\r' && p[1] == '\n') {
+			p += 2;
+			break;
+		}
+		lf = sip_scan_lf(p, end);
+		if (lf == end)
+			continue;
+		/* Content-Length or l, then optional white space, then ':'. */
+		const char *n = p, *c;
+		if (lf - n > 14 && ci_eq_lower(n, "content-length", 14))
+			c = n + 14;
+		else if ((*n | 0x20) == 'l')
+			c = n + 1;
+		else
+			continue;
+		while (c < lf && (*c == ' ' || *c == '\t'))
+			c++;
+		if (c >= lf || *c != ':')
+			continue;
+		const char *v = c + 1, *ve = lf;
+		/* A folded Content-Length is legal but rare: take the lines that follow. */
+		while (ve + 1 < end && (ve[1] == ' ' || ve[1] == '\t')) {
+			const char *nlf = sip_scan_lf(ve + 1, end);
+			if (nlf == end)
+				return frame_fail(err, -EAGAIN, buf, end, "headers not complete");
+			ve = nlf;
+		}
+		uint64_t val;
+		int r = sv_to_u64(sv_trim(sv_range(v, ve)), UINT32_MAX, &val);
+		if (r < 0)
+			return frame_fail(err, -EBADMSG, buf, v,
+					  r == -ERANGE ? "Content-Length too large"
+						       : "Content-Length is not a decimal number");
+		if (have_cl && val != cl)
+			return frame_fail(err, -EBADMSG, buf, n,
+					  "conflicting Content-Length values");
+		cl = val;
+		have_cl = 1;
+		lf = ve;
+	}
+	if (!have_cl)
+		return frame_fail(err, -EBADMSG, buf, p, "no Content-Length on a stream transport");
+	if ((size_t)(p - msg) + cl > lim->max_msg)
+		return frame_fail(err, -EMSGSIZE, buf, msg, "message larger than the limit");
+	if ((size_t)(end - p) < cl)
+		return frame_fail(err, -EAGAIN, buf, end, "body not complete");
+	return (ssize_t)((size_t)(p - msg) + cl);
+}

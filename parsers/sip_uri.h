@@ -1,0 +1,4 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SIPRING_SIP_URI_H
+#define SIPRING_SIP_URI_H
+#endif
