@@ -243,7 +243,7 @@ static void mpart01(const struct sip_msg *m)
 	struct sip_ctype ct;
 	cr_assert_eq(sip_ctype_parse(hdr(m, SIP_HDR_CONTENT_TYPE)->value, &ct, NULL), 0);
 	cr_assert(sv_caseeq(ct.type, sv_of("multipart")));
-	cr_assert(sv_caseeq(ct.subtype, sv_of("signed")));
+	cr_assert(sv_caseeq(ct.subtype, sv_of("mixed")));
 	cr_assert_eq(m->body.len, m->content_length);
 }
 
@@ -251,7 +251,10 @@ static void unreason(const struct sip_msg *m)
 {
 	cr_assert_eq(m->status, 200);
 	cr_assert_gt(m->reason.len, 10);
-	cr_assert_eq((unsigned char)m->reason.p[0] & 0x80, 0x80, "UTF-8 reason phrase");
+	size_t hi = 0;
+	for (size_t i = 0; i < m->reason.len; i++)
+		hi += (unsigned char)m->reason.p[i] >= 0x80;
+	cr_assert_gt(hi, 10, "UTF-8 reason phrase kept verbatim");
 }
 
 static void noreason(const struct sip_msg *m)
@@ -418,9 +421,16 @@ static void v6_received(const struct sip_msg *m)
 
 static void v4_mapped(const struct sip_msg *m)
 {
-	struct sip_uri u = uri_of(m->ruri);
+	struct sv rest = hdr(m, SIP_HDR_VIA)->value;
+	struct sip_via v;
+	cr_assert_eq(sip_via_next(&rest, &v, NULL), 1);
+	cr_assert_eq(v.host_type, SIP_HOST_IPV6);
+	cr_assert(sveq(v.host, "::ffff:192.0.2.10"));
+	cr_assert_eq(v.port, 19823);
+	struct sip_contact c = contact_of(m);
+	struct sip_uri u = uri_of(c.addr.uri);
 	cr_assert_eq(u.host_type, SIP_HOST_IPV6);
-	cr_assert_not_null(memchr(u.host.p, '.', u.host.len));
+	cr_assert(sveq(u.host, "::ffff:192.0.2.2"));
 }
 
 static const struct row rows[] = {
@@ -500,13 +510,23 @@ static const char *load(const char *file, size_t *len)
 	return guard_load(path, len);
 }
 
+/*
+ * Criterion runs each parameter in a fresh process of the same executable, at
+ * another load address: the parameter is the row's index, never a pointer.
+ */
+#define NROWS (sizeof(rows) / sizeof(rows[0]))
+
 ParameterizedTestParameters(conformance, message)
 {
-	return cr_make_param_array(struct row, rows, sizeof(rows) / sizeof(rows[0]));
+	static size_t idx[NROWS];
+	for (size_t i = 0; i < NROWS; i++)
+		idx[i] = i;
+	return cr_make_param_array(size_t, idx, NROWS);
 }
 
-ParameterizedTest(const struct row *r, conformance, message)
+ParameterizedTest(size_t *ip, conformance, message)
 {
+	const struct row *r = &rows[*ip];
 	size_t len;
 	const char *buf = load(r->file, &len);
 	if (!buf)
