@@ -33,7 +33,8 @@ struct sip_uri {
 	struct sv host;	       /* as written; IPv6 reference without its brackets */
 	struct sv params;      /* everything after the first ';' up to '?' or end, no leading ';' */
 	struct sv headers;     /* everything after '?', no leading '?' */
-	struct sv transport, user_param, method, maddr, ttl; /* well-known params, values */
+	/* Well-known params: values as written (first of each); .p == NULL when absent. */
+	struct sv transport, user_param, method, maddr, ttl;
 	struct sv opaque; /* SIP_URI_OTHER: everything after "scheme:" */
 };
 
