@@ -11,12 +11,11 @@
  * message into one contiguous buffer.
  *
  * Ownership: the iovec array and the scratch buffer belong to the caller, who
- * sizes them; the builder never allocates. An iovec points into one of three
- * places, all of which must live until the message is sent or flattened:
- *   - the caller's views (the received buffer, configuration strings, ...);
- *   - the scratch buffer, where the builder writes what it generates (numbers,
- *     separators, short header lines);
- *   - static storage inside the builder (none today; kept out of the contract).
+ * sizes them; the builder never allocates. An iovec points either into the
+ * caller's views (the received buffer, configuration strings, ...) or into the
+ * scratch buffer, where the builder writes what it generates (numbers,
+ * separators, short header lines); both must live until the message is sent or
+ * flattened.
  *
  *   iov[] ─► ┌───────────────┬──────────┬────────────────────────────────┐
  *            │ rx: start line│ scratch: │ rx: Via ... CSeq ... CRLF body │
@@ -33,13 +32,13 @@
  * caller applies back-pressure (drop a datagram, stop reading a stream) or
  * retries with larger buffers. -ENOBUFS is sticky: every later append returns
  * it without doing anything, so a sequence of appends may be checked once at
- * the end (any call's return, or b->err). -EINVAL (a malformed request from the
- * caller: edit out of range, status outside 100-699, ...) is detected before
+ * the end (any call's return, or b->err). -EINVAL (a caller's mistake: an
+ * edit out of range, a status outside 100-699, ...) is detected before
  * anything is appended and leaves the builder unchanged.
  *
  * Line ends: what the builder writes ends in CRLF; lines copied from a received
- * message keep their own (a bare LF is tolerated by RFC 3261 §7.5 receivers,
- * and sip_msg_parse() accepts a mix).
+ * message keep their own, so a message received with bare LFs (which
+ * sip_msg_parse() tolerates) is sent on with a mix of both.
  *
  * A builder is used by one thread at a time; distinct builders are independent.
  */
@@ -112,7 +111,9 @@ int sip_build_printf(struct sip_build *b, const char *fmt, ...)
  * Format into the scratch buffer without appending: *out is set to a view of the
  * text, to be passed later as a value (a Via with its branch, a Max-Forwards
  * count, a rewritten Contact). The view lives as long as the builder's scratch
- * buffer is not reset. Returns 0 or -ENOBUFS (sticky, as for appends).
+ * buffer is not reset. Returns 0 or -ENOBUFS (sticky, as for appends);
+ * vsnprintf() needs room for its NUL, so the text needs one octet more than
+ * its length. sip_build_printf() likewise.
  */
 int sip_build_fmt(struct sip_build *b, struct sv *out, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -147,7 +148,7 @@ struct sip_edit {
 
 /* What to change in a relayed message. Zero-initialised, it changes nothing. */
 struct sip_relay {
-	struct sv ruri;		      /* requests: a new Request-URI; empty keeps the one received */
+	struct sv ruri; /* requests: a new Request-URI; empty keeps the one received */
 	const struct sip_edit *edits; /* in any order */
 	unsigned nedits;
 	bool new_body;	/* send `body` instead of the received body */
@@ -163,11 +164,12 @@ struct sip_relay {
  *     dropped, with its new value if replaced; then the INSERTs at nhdrs;
  *   - the empty line and the body.
  * Content-Length is the builder's: the output carries exactly one, equal to the
- * body sent. The received one is kept verbatim when it was the only one and the
- * body is unchanged; otherwise the first is rewritten in place, others are
- * dropped, and one is added after the last header when there was none (a
- * datagram without it, relayed to a stream, needs it: RFC 3261 §18.3). Octets
- * after the body of a datagram (SIP_MSGF_TRAILING) are not relayed.
+ * body sent. The received one is kept verbatim when it was the only one and
+ * equals the length of the body sent; otherwise the first is rewritten in
+ * place, others are dropped, and one is added after the last header when there
+ * was none (a datagram without it, relayed to a stream, needs it: RFC 3261
+ * §18.3). Octets after the body of a datagram (SIP_MSGF_TRAILING) are not
+ * relayed.
  *
  * Returns 0, -ENOBUFS, or -EINVAL (nothing appended) when an edit is out of
  * range, DROPs or REPLACEs a header twice or targets a Content-Length, an
@@ -211,7 +213,8 @@ struct sip_reply {
 int sip_build_response(struct sip_build *b, const struct sip_msg *m, const struct sip_reply *r);
 
 /* The RFC 3261 §21 reason phrase of a status ("Busy Here"), or a generic one for
- * its class ("Client Error") when the status is not listed. Never NULL. */
+ * its class ("Client Error") when the status is not listed, "Unknown" outside
+ * 100-699. Never NULL. */
 const char *sip_build_reason_phrase(uint16_t status);
 
 /* ---- output ---- */

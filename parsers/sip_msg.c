@@ -782,6 +782,9 @@ ssize_t sip_stream_frame(const char *buf, size_t len, const struct sip_limits *l
 				return frame_fail(err, -EAGAIN, buf, end, "headers not complete");
 			ve = nlf;
 		}
+		/* The octet after the line end decides whether the value goes on. */
+		if (ve + 1 == end)
+			return frame_fail(err, -EAGAIN, buf, end, "headers not complete");
 		uint64_t val;
 		int r = sv_to_u64(sv_trim(sv_range(v, ve)), UINT32_MAX, &val);
 		if (r < 0)

@@ -27,12 +27,12 @@ echo "== libFuzzer targets, ${fuzz_seconds}s each"
 	-Dbuildtype=debugoptimized
 ninja -C build-fuzz
 for t in build-fuzz/tests/fuzz/fuzz_*; do
-	[ -x "$t" ] || continue
+	[ -f "$t" ] && [ -x "$t" ] || continue
 	name=$(basename "$t")
 	corpus=$(mktemp -d)
 	cp tests/fuzz/corpus/"${name#fuzz_}"/* "$corpus"/ 2>/dev/null || true
 	if "$t" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
-		-print_final_stats=1 "$corpus" >"build-fuzz/$name.log" 2>&1; then
+		-print_final_stats=1 -dict=tests/fuzz/sip.dict "$corpus" >"build-fuzz/$name.log" 2>&1; then
 		echo "fuzz $name: ok ($(grep -m1 -o 'stat::number_of_executed_units: [0-9]*' "build-fuzz/$name.log" || true))"
 	else
 		echo "fuzz $name: FAILED, see build-fuzz/$name.log"
