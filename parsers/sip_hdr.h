@@ -34,7 +34,8 @@ int sip_list_next(struct sv *rest, struct sv *item, struct sip_err *err);
 
 /*
  * Next ;name[=value] generic parameter (RFC 3261 generic-param) from *rest,
- * which starts at a ';' or is empty. LWS is allowed around ';' and '='; a value
+ * which starts at a ';', at a name (as the params views below do, which leave
+ * out the first ';'), or is empty. LWS is allowed around ';' and '='; a value
  * is a token, a host, or a quoted string (returned without quotes). Returns 1,
  * 0 at the end, -EBADMSG for an empty or malformed parameter.
  */
@@ -59,7 +60,8 @@ struct sip_via {
 	uint16_t port;	     /* sent-by port, 0 when absent */
 	uint16_t rport;	     /* ;rport=N value, 0 when absent or empty */
 	struct sv params;    /* from the first ';' (without it) to the end of this via-parm */
-	struct sv branch, received, maddr, ttl;
+	struct sv branch, received, maddr, ttl; /* values as written ("[2001:db8::1]" keeps
+						 * its brackets); empty when absent */
 };
 
 /* Next via-parm of a Via value (several may be comma-separated). Returns 1, 0
