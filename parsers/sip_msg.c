@@ -126,19 +126,69 @@ static const char *const method_str[SIP_METHOD__COUNT] = {
 };
 
 /*
- * Compare n octets of a header name against a lower-case literal. The name is
- * made of token octets only, and among those `c | 0x20` equals a lower-case
- * letter or '-' exactly when c is that letter in either case, or '-'.
+ * Header-name comparison by words. `lit` is lower case letters and '-'. Bit
+ * 0x40 is set in a lower-case letter and not in '-', so (L & 0x40..) >> 1 puts
+ * the case bit 0x20 under each letter of the literal: OR-ing it into the name
+ * folds A-Z onto a-z, and only A-Z and a-z land on a letter that way, while
+ * '-' must match exactly. n is a constant at every call, so the loads below
+ * become a few immediate compares; none reads outside [name, name + n).
  */
-static inline int ci_eq_lower(const char *name, const char *lit, size_t n)
+static inline uint64_t ld8(const char *p)
 {
-	for (size_t i = 0; i < n; i++)
-		if ((char)(name[i] | 0x20) != lit[i])
-			return 0;
-	return 1;
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
 }
 
-enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
+static inline uint32_t ld4(const char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static inline uint16_t ld2(const char *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return v;
+}
+
+static inline int eq8(const char *p, const char *l)
+{
+	uint64_t L = ld8(l);
+	return (ld8(p) | ((L & 0x4040404040404040ull) >> 1)) == L;
+}
+
+static inline int eq4(const char *p, const char *l)
+{
+	uint32_t L = ld4(l);
+	return (ld4(p) | ((L & 0x40404040u) >> 1)) == L;
+}
+
+static inline int eq2(const char *p, const char *l)
+{
+	uint16_t L = ld2(l);
+	return (uint16_t)(ld2(p) | ((L & 0x4040u) >> 1)) == L;
+}
+
+static inline int name_eq(const char *name, const char *lit, size_t n)
+{
+	if (n >= 8) {
+		size_t i;
+		for (i = 0; i + 8 <= n; i += 8)
+			if (!eq8(name + i, lit + i))
+				return 0;
+		return i == n || eq8(name + n - 8, lit + n - 8);
+	}
+	if (n >= 4)
+		return eq4(name, lit) && eq4(name + n - 4, lit + n - 4);
+	if (n >= 2)
+		return eq2(name, lit) && eq2(name + n - 2, lit + n - 2);
+	return n == 1 && (name[0] | 0x20) == lit[0];
+}
+
+static inline enum sip_hdr_id hdr_lookup(const char *name, size_t len)
 {
 	/* Generated from SIP_HDR_LIST by scripts/gen-hdr-lookup.py; the test
 	 * test_sip_msg.c:lookup_every_listed_header keeps the two in step. */
@@ -148,7 +198,7 @@ enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
 	case 2:
 		switch (name[0] | 0x20) {
 		case 't':
-			if (ci_eq_lower(name + 1, "o", 1))
+			if (name_eq(name, "to", 2))
 				return SIP_HDR_TO;
 			return SIP_HDR_OTHER;
 		}
@@ -156,7 +206,7 @@ enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
 	case 3:
 		switch (name[0] | 0x20) {
 		case 'v':
-			if (ci_eq_lower(name + 1, "ia", 2))
+			if (name_eq(name, "via", 3))
 				return SIP_HDR_VIA;
 			return SIP_HDR_OTHER;
 		}
@@ -164,19 +214,19 @@ enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
 	case 4:
 		switch (name[0] | 0x20) {
 		case 'c':
-			if (ci_eq_lower(name + 1, "seq", 3))
+			if (name_eq(name, "cseq", 4))
 				return SIP_HDR_CSEQ;
 			return SIP_HDR_OTHER;
 		case 'd':
-			if (ci_eq_lower(name + 1, "ate", 3))
+			if (name_eq(name, "date", 4))
 				return SIP_HDR_DATE;
 			return SIP_HDR_OTHER;
 		case 'f':
-			if (ci_eq_lower(name + 1, "rom", 3))
+			if (name_eq(name, "from", 4))
 				return SIP_HDR_FROM;
 			return SIP_HDR_OTHER;
 		case 'p':
-			if (ci_eq_lower(name + 1, "ath", 3))
+			if (name_eq(name, "path", 4))
 				return SIP_HDR_PATH;
 			return SIP_HDR_OTHER;
 		}
@@ -184,15 +234,15 @@ enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
 	case 5:
 		switch (name[0] | 0x20) {
 		case 'a':
-			if (ci_eq_lower(name + 1, "llow", 4))
+			if (name_eq(name, "allow", 5))
 				return SIP_HDR_ALLOW;
 			return SIP_HDR_OTHER;
 		case 'e':
-			if (ci_eq_lower(name + 1, "vent", 4))
+			if (name_eq(name, "event", 5))
 				return SIP_HDR_EVENT;
 			return SIP_HDR_OTHER;
 		case 'r':
-			if (ci_eq_lower(name + 1, "oute", 4))
+			if (name_eq(name, "route", 5))
 				return SIP_HDR_ROUTE;
 			return SIP_HDR_OTHER;
 		}
@@ -200,19 +250,19 @@ enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
 	case 6:
 		switch (name[0] | 0x20) {
 		case 'a':
-			if (ci_eq_lower(name + 1, "ccept", 5))
+			if (name_eq(name, "accept", 6))
 				return SIP_HDR_ACCEPT;
 			return SIP_HDR_OTHER;
 		case 'm':
-			if (ci_eq_lower(name + 1, "in-se", 5))
+			if (name_eq(name, "min-se", 6))
 				return SIP_HDR_MIN_SE;
 			return SIP_HDR_OTHER;
 		case 'r':
-			if (ci_eq_lower(name + 1, "eason", 5))
+			if (name_eq(name, "reason", 6))
 				return SIP_HDR_REASON;
 			return SIP_HDR_OTHER;
 		case 's':
-			if (ci_eq_lower(name + 1, "erver", 5))
+			if (name_eq(name, "server", 6))
 				return SIP_HDR_SERVER;
 			return SIP_HDR_OTHER;
 		}
@@ -220,25 +270,25 @@ enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
 	case 7:
 		switch (name[0] | 0x20) {
 		case 'c':
-			if (ci_eq_lower(name + 1, "all-id", 6))
+			if (name_eq(name, "call-id", 7))
 				return SIP_HDR_CALL_ID;
-			if (ci_eq_lower(name + 1, "ontact", 6))
+			if (name_eq(name, "contact", 7))
 				return SIP_HDR_CONTACT;
 			return SIP_HDR_OTHER;
 		case 'e':
-			if (ci_eq_lower(name + 1, "xpires", 6))
+			if (name_eq(name, "expires", 7))
 				return SIP_HDR_EXPIRES;
 			return SIP_HDR_OTHER;
 		case 'p':
-			if (ci_eq_lower(name + 1, "rivacy", 6))
+			if (name_eq(name, "privacy", 7))
 				return SIP_HDR_PRIVACY;
 			return SIP_HDR_OTHER;
 		case 'r':
-			if (ci_eq_lower(name + 1, "equire", 6))
+			if (name_eq(name, "require", 7))
 				return SIP_HDR_REQUIRE;
 			return SIP_HDR_OTHER;
 		case 's':
-			if (ci_eq_lower(name + 1, "ubject", 6))
+			if (name_eq(name, "subject", 7))
 				return SIP_HDR_SUBJECT;
 			return SIP_HDR_OTHER;
 		}
@@ -246,7 +296,7 @@ enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
 	case 8:
 		switch (name[0] | 0x20) {
 		case 'r':
-			if (ci_eq_lower(name + 1, "efer-to", 7))
+			if (name_eq(name, "refer-to", 8))
 				return SIP_HDR_REFER_TO;
 			return SIP_HDR_OTHER;
 		}
@@ -254,7 +304,7 @@ enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
 	case 9:
 		switch (name[0] | 0x20) {
 		case 's':
-			if (ci_eq_lower(name + 1, "upported", 8))
+			if (name_eq(name, "supported", 9))
 				return SIP_HDR_SUPPORTED;
 			return SIP_HDR_OTHER;
 		}
@@ -262,7 +312,7 @@ enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
 	case 10:
 		switch (name[0] | 0x20) {
 		case 'u':
-			if (ci_eq_lower(name + 1, "ser-agent", 9))
+			if (name_eq(name, "user-agent", 10))
 				return SIP_HDR_USER_AGENT;
 			return SIP_HDR_OTHER;
 		}
@@ -270,17 +320,17 @@ enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
 	case 11:
 		switch (name[0] | 0x20) {
 		case 'm':
-			if (ci_eq_lower(name + 1, "in-expires", 10))
+			if (name_eq(name, "min-expires", 11))
 				return SIP_HDR_MIN_EXPIRES;
 			return SIP_HDR_OTHER;
 		case 'r':
-			if (ci_eq_lower(name + 1, "eferred-by", 10))
+			if (name_eq(name, "referred-by", 11))
 				return SIP_HDR_REFERRED_BY;
-			if (ci_eq_lower(name + 1, "etry-after", 10))
+			if (name_eq(name, "retry-after", 11))
 				return SIP_HDR_RETRY_AFTER;
 			return SIP_HDR_OTHER;
 		case 'u':
-			if (ci_eq_lower(name + 1, "nsupported", 10))
+			if (name_eq(name, "unsupported", 11))
 				return SIP_HDR_UNSUPPORTED;
 			return SIP_HDR_OTHER;
 		}
@@ -288,19 +338,19 @@ enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
 	case 12:
 		switch (name[0] | 0x20) {
 		case 'a':
-			if (ci_eq_lower(name + 1, "llow-events", 11))
+			if (name_eq(name, "allow-events", 12))
 				return SIP_HDR_ALLOW_EVENTS;
 			return SIP_HDR_OTHER;
 		case 'c':
-			if (ci_eq_lower(name + 1, "ontent-type", 11))
+			if (name_eq(name, "content-type", 12))
 				return SIP_HDR_CONTENT_TYPE;
 			return SIP_HDR_OTHER;
 		case 'm':
-			if (ci_eq_lower(name + 1, "ax-forwards", 11))
+			if (name_eq(name, "max-forwards", 12))
 				return SIP_HDR_MAX_FORWARDS;
 			return SIP_HDR_OTHER;
 		case 'r':
-			if (ci_eq_lower(name + 1, "ecord-route", 11))
+			if (name_eq(name, "record-route", 12))
 				return SIP_HDR_RECORD_ROUTE;
 			return SIP_HDR_OTHER;
 		}
@@ -308,11 +358,11 @@ enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
 	case 13:
 		switch (name[0] | 0x20) {
 		case 'a':
-			if (ci_eq_lower(name + 1, "uthorization", 12))
+			if (name_eq(name, "authorization", 13))
 				return SIP_HDR_AUTHORIZATION;
 			return SIP_HDR_OTHER;
 		case 'p':
-			if (ci_eq_lower(name + 1, "roxy-require", 12))
+			if (name_eq(name, "proxy-require", 13))
 				return SIP_HDR_PROXY_REQUIRE;
 			return SIP_HDR_OTHER;
 		}
@@ -320,7 +370,7 @@ enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
 	case 14:
 		switch (name[0] | 0x20) {
 		case 'c':
-			if (ci_eq_lower(name + 1, "ontent-length", 13))
+			if (name_eq(name, "content-length", 14))
 				return SIP_HDR_CONTENT_LENGTH;
 			return SIP_HDR_OTHER;
 		}
@@ -328,11 +378,11 @@ enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
 	case 15:
 		switch (name[0] | 0x20) {
 		case 'r':
-			if (ci_eq_lower(name + 1, "emote-party-id", 14))
+			if (name_eq(name, "remote-party-id", 15))
 				return SIP_HDR_REMOTE_PARTY_ID;
 			return SIP_HDR_OTHER;
 		case 's':
-			if (ci_eq_lower(name + 1, "ession-expires", 14))
+			if (name_eq(name, "session-expires", 15))
 				return SIP_HDR_SESSION_EXPIRES;
 			return SIP_HDR_OTHER;
 		}
@@ -340,11 +390,11 @@ enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
 	case 16:
 		switch (name[0] | 0x20) {
 		case 'c':
-			if (ci_eq_lower(name + 1, "ontent-encoding", 15))
+			if (name_eq(name, "content-encoding", 16))
 				return SIP_HDR_CONTENT_ENCODING;
 			return SIP_HDR_OTHER;
 		case 'w':
-			if (ci_eq_lower(name + 1, "ww-authenticate", 15))
+			if (name_eq(name, "www-authenticate", 16))
 				return SIP_HDR_WWW_AUTHENTICATE;
 			return SIP_HDR_OTHER;
 		}
@@ -352,11 +402,11 @@ enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
 	case 18:
 		switch (name[0] | 0x20) {
 		case 'p':
-			if (ci_eq_lower(name + 1, "roxy-authenticate", 17))
+			if (name_eq(name, "proxy-authenticate", 18))
 				return SIP_HDR_PROXY_AUTHENTICATE;
 			return SIP_HDR_OTHER;
 		case 's':
-			if (ci_eq_lower(name + 1, "ubscription-state", 17))
+			if (name_eq(name, "subscription-state", 18))
 				return SIP_HDR_SUBSCRIPTION_STATE;
 			return SIP_HDR_OTHER;
 		}
@@ -364,17 +414,17 @@ enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
 	case 19:
 		switch (name[0] | 0x20) {
 		case 'a':
-			if (ci_eq_lower(name + 1, "uthentication-info", 18))
+			if (name_eq(name, "authentication-info", 19))
 				return SIP_HDR_AUTHENTICATION_INFO;
 			return SIP_HDR_OTHER;
 		case 'c':
-			if (ci_eq_lower(name + 1, "ontent-disposition", 18))
+			if (name_eq(name, "content-disposition", 19))
 				return SIP_HDR_CONTENT_DISPOSITION;
 			return SIP_HDR_OTHER;
 		case 'p':
-			if (ci_eq_lower(name + 1, "roxy-authorization", 18))
+			if (name_eq(name, "proxy-authorization", 19))
 				return SIP_HDR_PROXY_AUTHORIZATION;
-			if (ci_eq_lower(name + 1, "-asserted-identity", 18))
+			if (name_eq(name, "p-asserted-identity", 19))
 				return SIP_HDR_P_ASSERTED_IDENTITY;
 			return SIP_HDR_OTHER;
 		}
@@ -382,13 +432,18 @@ enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
 	case 20:
 		switch (name[0] | 0x20) {
 		case 'p':
-			if (ci_eq_lower(name + 1, "-preferred-identity", 19))
+			if (name_eq(name, "p-preferred-identity", 20))
 				return SIP_HDR_P_PREFERRED_IDENTITY;
 			return SIP_HDR_OTHER;
 		}
 		return SIP_HDR_OTHER;
 	}
 	return SIP_HDR_OTHER;
+}
+
+enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
+{
+	return hdr_lookup(name, len);
 }
 
 const char *sip_hdr_canon(enum sip_hdr_id id)
@@ -398,10 +453,29 @@ const char *sip_hdr_canon(enum sip_hdr_id id)
 
 enum sip_method sip_method_lookup(struct sv name)
 {
-	for (int i = 1; i < SIP_METHOD__COUNT; i++)
-		if (name.len == strlen(method_str[i]) &&
-		    memcmp(name.p, method_str[i], name.len) == 0)
-			return (enum sip_method)i;
+	/* Methods are case-sensitive (RFC 3261 §7.1): exact compares, which the
+	 * compiler turns into word compares for these constant lengths. */
+#define M_(s, id)                                  \
+	if (memcmp(name.p, s, sizeof(s) - 1) == 0) \
+		return SIP_METHOD_##id;
+	switch (name.len) {
+	case 3:
+		M_("ACK", ACK) M_("BYE", BYE) break;
+	case 4:
+		M_("INFO", INFO) break;
+	case 5:
+		M_("PRACK", PRACK) M_("REFER", REFER) break;
+	case 6:
+		M_("INVITE", INVITE)
+		M_("CANCEL", CANCEL) M_("UPDATE", UPDATE) M_("NOTIFY", NOTIFY) break;
+	case 7:
+		M_("OPTIONS", OPTIONS) M_("MESSAGE", MESSAGE) M_("PUBLISH", PUBLISH) break;
+	case 8:
+		M_("REGISTER", REGISTER) break;
+	case 9:
+		M_("SUBSCRIBE", SUBSCRIBE) break;
+	}
+#undef M_
 	return SIP_METHOD_OTHER;
 }
 
@@ -581,11 +655,11 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, unsigned flags
 		if (p >= end)
 			return fail(m, stream ? -EAGAIN : -EBADMSG, p,
 				    "headers not terminated by an empty line");
-		if (*p == '\n') {
+		if ((unsigned char)*p <= '\r' && *p == '\n') {
 			p++;
 			break;
 		}
-		if (*p == '\r') {
+		if ((unsigned char)*p <= '\r' && *p == '\r') {
 			if (p + 1 < end && p[1] == '\n') {
 				p += 2;
 				break;
@@ -594,22 +668,51 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, unsigned flags
 				    "CR not followed by LF");
 		}
 		name = p;
-		while (p < end && tokchar[(unsigned char)*p])
+		/*
+		 * Fast path: the name runs to the line's first ':', less trailing
+		 * SP/HTAB; a known name matched by sip_hdr_lookup() is made of
+		 * token octets by construction. Unknown or odd names take the
+		 * token loop, which also says what is wrong.
+		 */
+		id = SIP_HDR_OTHER;
+		name_end = sip_scan_colon_lf(p, end);
+		if (name_end < end && *name_end == ':') {
+			p = name_end;
+			if ((unsigned char)name_end[-1] <= ' ')
+				while (name_end > name &&
+				       (name_end[-1] == ' ' || name_end[-1] == '\t'))
+					name_end--;
+			if (name_end - name == 1)
+				id = (enum sip_hdr_id)compact_ids[(unsigned char)*name];
+			else if (name_end > name)
+				id = hdr_lookup(name, (size_t)(name_end - name));
+		}
+		if (id == SIP_HDR_OTHER) {
+			p = name;
+			while (p < end && tokchar[(unsigned char)*p])
+				p++;
+			name_end = p;
+			if (name_end == name)
+				return fail(m, -EBADMSG, p,
+					    (*p == ' ' || *p == '\t')
+						    ? "continuation line without a header"
+						    : "header name holds a non-token character");
+			while (p < end && (*p == ' ' || *p == '\t'))
+				p++;
+			if (p >= end)
+				return fail(m, stream ? -EAGAIN : -EBADMSG, p,
+					    "header line not terminated");
+			if (*p != ':')
+				return fail(m, -EBADMSG, p, "header name not followed by a colon");
+		}
+		/* Usually one SP after the colon, then the value. */
+		p++;
+		if (p < end && *p == ' ')
 			p++;
-		name_end = p;
-		if (name_end == name)
-			return fail(m, -EBADMSG, p,
-				    (*p == ' ' || *p == '\t')
-					    ? "continuation line without a header"
-					    : "header name holds a non-token character");
-		while (p < end && (*p == ' ' || *p == '\t'))
-			p++;
-		if (p >= end)
-			return fail(m, stream ? -EAGAIN : -EBADMSG, p,
-				    "header line not terminated");
-		if (*p != ':')
-			return fail(m, -EBADMSG, p, "header name not followed by a colon");
-		vs = ++p;
+		if (p < end && (unsigned char)*p <= ' ')
+			while (p < end && (*p == ' ' || *p == '\t'))
+				p++;
+		vs = p;
 		for (;;) {
 			lf = sip_scan_lf(p, end);
 			if (lf == end || (lf + 1 == end && stream)) {
@@ -631,11 +734,19 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, unsigned flags
 		if (m->nhdrs >= maxh)
 			return fail(m, -E2BIG, name, "more headers than the limit");
 
-		id = (name_end - name == 1) ? (enum sip_hdr_id)compact_ids[(unsigned char)*name]
-					    : sip_hdr_lookup(name, (size_t)(name_end - name));
 		h = &m->hdrs[m->nhdrs];
 		h->name = sv_range(name, name_end);
-		h->value = sv_trim(sv_range(vs, lf));
+		if (hf) {
+			h->value = sv_trim(sv_range(vs, lf));
+		} else {
+			const char *ve = lf;
+			if (ve > vs && ve[-1] == '\r')
+				ve--;
+			if (ve > vs && (unsigned char)ve[-1] <= ' ')
+				while (ve > vs && (ve[-1] == ' ' || ve[-1] == '\t'))
+					ve--;
+			h->value = sv_range(vs, ve);
+		}
 		h->line = sv_range(name, lf + 1);
 		h->id = (uint16_t)id;
 		h->next = SIP_HDR_NONE;
@@ -764,7 +875,7 @@ ssize_t sip_stream_frame(const char *buf, size_t len, const struct sip_limits *l
 			continue;
 		/* Content-Length or l, then optional white space, then ':'. */
 		const char *n = p, *c;
-		if (lf - n > 14 && ci_eq_lower(n, "content-length", 14))
+		if (lf - n > 14 && name_eq(n, "content-length", 14))
 			c = n + 14;
 		else if ((*n | 0x20) == 'l')
 			c = n + 1;

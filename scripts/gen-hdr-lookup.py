@@ -22,7 +22,7 @@ for L in sorted(bylen):
     for c in sorted(byc):
         out.append(f"\t\tcase '{c}':")
         for id_, name in byc[c]:
-            out.append(f"\t\t\tif (ci_eq_lower(name + 1, \"{name[1:]}\", {L-1}))\n\t\t\t\treturn SIP_HDR_{id_};")
+            out.append(f"\t\t\tif (name_eq(name, \"{name}\", {L}))\n\t\t\t\treturn SIP_HDR_{id_};")
         out.append("\t\t\treturn SIP_HDR_OTHER;")
     out.append("\t\t}\n\t\treturn SIP_HDR_OTHER;")
 out.append("\t}\n\treturn SIP_HDR_OTHER;")

@@ -359,6 +359,27 @@ Test(sip_scan, simd_matches_scalar)
 			cr_assert_eq(sip_scan_lf(g, g + len) - g, (ptrdiff_t)pos);
 		}
 	}
+	/* Two targets: the first of ':' and '\n' wins, wherever each is. */
+	for (size_t len = 0; len <= sizeof(buf); len++) {
+		for (size_t c = 0; c <= len; c++) {
+			for (size_t l = 0; l <= len; l += 7) {
+				memset(buf, 'a', sizeof(buf));
+				if (c < len)
+					buf[c] = ':';
+				if (l < len && l != c)
+					buf[l] = '\n';
+				size_t want = len;
+				if (c < len)
+					want = c;
+				if (l < len && l != c && l < want)
+					want = l;
+				const char *g = guard_place(buf, len);
+				cr_assert_eq(sip_scan_colon_lf(g, g + len),
+					     sip_scan_colon_lf_scalar(g, g + len));
+				cr_assert_eq(sip_scan_colon_lf(g, g + len) - g, (ptrdiff_t)want);
+			}
+		}
+	}
 }
 
 Test(sv, to_u64)
