@@ -30,6 +30,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cli/cmd_rates.h"
 #include "parsers/sip_hdr.h"
 #include "parsers/sip_msg.h"
 #include "parsers/sip_uri.h"
@@ -917,6 +918,13 @@ static int cmd_parse(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char 
 	return status;
 }
 
+/* `rates`: cli/cmd_rates.c (docs/rating.md). */
+static int cmd_rates_entry(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	(void)cmd;
+	return cmd_rates_run(ctl->out, ctl->err, argc, argv);
+}
+
 static const struct ctl_cmd cmds[] = {
 	{
 		.name = "parse",
@@ -939,6 +947,13 @@ static const struct ctl_cmd cmds[] = {
 			"offset and reason; stdout holds {\"error\": {...}}); 2 usage or I/O "
 			"error.\n",
 		.run = cmd_parse,
+	},
+	{
+		.name = "rates",
+		.args = "lookup|route|autocreate [options]",
+		.summary = "Rate decks: look up a number, rank gateways, auto-create a deck.",
+		.help = "\nSee `" CTL_NAME " rates --help` and docs/rating.md.\n",
+		.run = cmd_rates_entry,
 	},
 };
 
