@@ -31,6 +31,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli/cmd_rates.h"
+#include "cli/cmd_report.h"
 #include "parsers/sip_hdr.h"
 #include "parsers/sip_msg.h"
 #include "parsers/sip_uri.h"
@@ -925,6 +926,14 @@ static int cmd_rates_entry(struct ctl *ctl, const struct ctl_cmd *cmd, int argc,
 	return cmd_rates_run(ctl->out, ctl->err, argc, argv);
 }
 
+/* `report`: cli/cmd_report.c (docs/cdr.md). */
+static int cmd_report_entry(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	(void)ctl;
+	(void)cmd;
+	return cmd_report(argc, argv);
+}
+
 static const struct ctl_cmd cmds[] = {
 	{
 		.name = "parse",
@@ -954,6 +963,13 @@ static const struct ctl_cmd cmds[] = {
 		.summary = "Rate decks: look up a number, rank gateways, auto-create a deck.",
 		.help = "\nSee `" CTL_NAME " rates --help` and docs/rating.md.\n",
 		.run = cmd_rates_entry,
+	},
+	{
+		.name = "report",
+		.args = CMD_REPORT_ARGS,
+		.summary = CMD_REPORT_SUMMARY,
+		.help = cmd_report_help,
+		.run = cmd_report_entry,
 	},
 };
 

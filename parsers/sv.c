@@ -14,7 +14,7 @@ int sv_to_u64(struct sv s, uint64_t max, uint64_t *out)
 		unsigned d = (unsigned char)s.p[i] - '0';
 		if (d > 9)
 			return -EINVAL;
-		if (v > (max - d) / 10)
+		if (d > max || v > (max - d) / 10)
 			return -ERANGE;
 		v = v * 10 + d;
 	}

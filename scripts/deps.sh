@@ -5,9 +5,9 @@
 #   scripts/deps.sh test   that, plus what the tests, fuzzers and benchmarks need
 set -euo pipefail
 
-run_pkgs=(gcc pkg-config meson ninja-build libcjson-dev)
+run_pkgs=(gcc pkg-config meson ninja-build libcjson-dev libhiredis-dev)
 test_pkgs=(libcriterion-dev clang libclang-rt-14-dev clang-format valgrind
-	   libosip2-dev libsofia-sip-ua-dev python3)
+	   libosip2-dev libsofia-sip-ua-dev python3 redis-server redis-tools)
 
 want=("${run_pkgs[@]}")
 [ "${1:-run}" = test ] && want+=("${test_pkgs[@]}")

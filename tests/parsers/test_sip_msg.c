@@ -391,6 +391,10 @@ Test(sv, to_u64)
 	cr_assert_eq(sv_to_u64(SV_LIT("18446744073709551615"), UINT64_MAX, &v), 0);
 	cr_assert_eq(v, UINT64_MAX);
 	cr_assert_eq(sv_to_u64(SV_LIT("18446744073709551616"), UINT64_MAX, &v), -ERANGE);
+	cr_assert_eq(sv_to_u64(SV_LIT("7"), 6, &v), -ERANGE);
+	cr_assert_eq(sv_to_u64(SV_LIT("6"), 6, &v), 0);
+	cr_assert_eq(v, 6);
+	cr_assert_eq(sv_to_u64(SV_LIT("1"), 0, &v), -ERANGE);
 	cr_assert_eq(sv_to_u64(SV_LIT(""), 10, &v), -EINVAL);
 	cr_assert_eq(sv_to_u64(SV_LIT("1a"), 10, &v), -EINVAL);
 }
