@@ -16,6 +16,9 @@
 
 #include "sip_scan.h"
 
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
 const struct sip_limits sip_limits_default = {
 	.max_msg = 65536,
 	.max_hdr_len = 8192,
@@ -531,6 +534,12 @@ static int parse_version(struct sip_msg *m, const char *p, const char *e)
 	unsigned maj = 0, min = 0;
 	const char *d;
 
+	if (e - p == 7 && memcmp(p, "SIP/2.0", 7) == 0) {
+		m->ver_major = 2;
+		m->ver_minor = 0;
+		return 0;
+	}
+
 	if (e - p < 7 || (p[0] | 0x20) != 's' || (p[1] | 0x20) != 'i' || (p[2] | 0x20) != 'p' ||
 	    p[3] != '/')
 		return -1;
@@ -646,52 +655,69 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, unsigned flags
 		return ret;
 	p = lf + 1;
 
+	/*
+	 * The header loop. The common line ("Name: value\r\n" followed by another
+	 * line that starts with a letter) takes one branch per test; folding,
+	 * white space runs, unknown names and the end of the buffer go the slow
+	 * way. The array and its count stay in locals: stores through the header
+	 * struct would otherwise force them to be reloaded on every line.
+	 */
+	struct sip_hdr *const hdrs = m->hdrs;
+	const size_t max_line = lim->max_hdr_len;
+	unsigned nh = 0;
+
 	for (;;) {
-		const char *name, *name_end, *vs;
+		const char *name, *name_end, *vs, *ve;
 		struct sip_hdr *h;
 		uint16_t hf = 0;
 		enum sip_hdr_id id;
 
-		if (p >= end)
+		if (unlikely(p >= end)) {
+			m->nhdrs = (uint16_t)nh;
 			return fail(m, stream ? -EAGAIN : -EBADMSG, p,
 				    "headers not terminated by an empty line");
-		if ((unsigned char)*p <= '\r' && *p == '\n') {
-			p++;
-			break;
 		}
-		if ((unsigned char)*p <= '\r' && *p == '\r') {
-			if (p + 1 < end && p[1] == '\n') {
+		if (unlikely((unsigned char)*p <= '\r')) {
+			if (*p == '\n') {
+				p++;
+				break;
+			}
+			if (*p == '\r' && p + 1 < end && p[1] == '\n') {
 				p += 2;
 				break;
 			}
-			return fail(m, (p + 1 >= end && stream) ? -EAGAIN : -EBADMSG, p,
-				    "CR not followed by LF");
+			if (*p == '\r') {
+				m->nhdrs = (uint16_t)nh;
+				return fail(m, (p + 1 >= end && stream) ? -EAGAIN : -EBADMSG, p,
+					    "CR not followed by LF");
+			}
 		}
 		name = p;
 		/*
 		 * Fast path: the name runs to the line's first ':', less trailing
-		 * SP/HTAB; a known name matched by sip_hdr_lookup() is made of
-		 * token octets by construction. Unknown or odd names take the
-		 * token loop, which also says what is wrong.
+		 * SP/HTAB; a known name matched by hdr_lookup() is made of token
+		 * octets by construction. Unknown or odd names take the token
+		 * loop, which also says what is wrong.
 		 */
 		id = SIP_HDR_OTHER;
 		name_end = sip_scan_colon_lf(p, end);
-		if (name_end < end && *name_end == ':') {
+		if (likely(name_end < end && *name_end == ':')) {
 			p = name_end;
-			if ((unsigned char)name_end[-1] <= ' ')
+			if (unlikely((unsigned char)name_end[-1] <= ' '))
 				while (name_end > name &&
 				       (name_end[-1] == ' ' || name_end[-1] == '\t'))
 					name_end--;
 			if (name_end - name == 1)
 				id = (enum sip_hdr_id)compact_ids[(unsigned char)*name];
-			else if (name_end > name)
+			else if (likely(name_end > name))
 				id = hdr_lookup(name, (size_t)(name_end - name));
 		}
-		if (id == SIP_HDR_OTHER) {
+		if (unlikely(id == SIP_HDR_OTHER)) {
 			p = name;
 			while (p < end && tokchar[(unsigned char)*p])
 				p++;
 			name_end = p;
+			m->nhdrs = (uint16_t)nh;
 			if (name_end == name)
 				return fail(m, -EBADMSG, p,
 					    (*p == ' ' || *p == '\t')
@@ -707,16 +733,19 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, unsigned flags
 		}
 		/* Usually one SP after the colon, then the value. */
 		p++;
-		if (p < end && *p == ' ')
-			p++;
-		if (p < end && (unsigned char)*p <= ' ')
-			while (p < end && (*p == ' ' || *p == '\t'))
-				p++;
+		if (likely(p < end)) {
+			p += *p == ' ';
+			if (unlikely(p < end && (unsigned char)*p <= ' '))
+				while (p < end && (*p == ' ' || *p == '\t'))
+					p++;
+		}
 		vs = p;
-		for (;;) {
-			lf = sip_scan_lf(p, end);
-			if (lf == end || (lf + 1 == end && stream)) {
-				if ((size_t)(end - name) > lim->max_hdr_len)
+		lf = sip_scan_lf(p, end);
+		/* The octet after LF says whether the value goes on (folding). */
+		while (unlikely(lf + 1 >= end || (unsigned char)lf[1] <= ' ')) {
+			if (lf + 1 >= end && (lf == end || stream)) {
+				m->nhdrs = (uint16_t)nh;
+				if ((size_t)(end - name) > max_line)
 					return fail(m, -EMSGSIZE, name,
 						    "header longer than the limit");
 				return fail(m, stream ? -EAGAIN : -EBADMSG, lf,
@@ -724,48 +753,51 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, unsigned flags
 			}
 			if (lf + 1 < end && (lf[1] == ' ' || lf[1] == '\t')) {
 				hf = SIP_HDRF_FOLDED;
-				p = lf + 1;
+				lf = sip_scan_lf(lf + 1, end);
 				continue;
 			}
 			break;
 		}
-		if ((size_t)(lf + 1 - name) > lim->max_hdr_len)
-			return fail(m, -EMSGSIZE, name, "header longer than the limit");
-		if (m->nhdrs >= maxh)
+		if (unlikely((size_t)(lf + 1 - name) > max_line || nh >= maxh)) {
+			m->nhdrs = (uint16_t)nh;
+			if ((size_t)(lf + 1 - name) > max_line)
+				return fail(m, -EMSGSIZE, name, "header longer than the limit");
 			return fail(m, -E2BIG, name, "more headers than the limit");
+		}
 
-		h = &m->hdrs[m->nhdrs];
-		h->name = sv_range(name, name_end);
-		if (hf) {
-			h->value = sv_trim(sv_range(vs, lf));
-		} else {
-			const char *ve = lf;
-			if (ve > vs && ve[-1] == '\r')
-				ve--;
-			if (ve > vs && (unsigned char)ve[-1] <= ' ')
+		h = &hdrs[nh];
+		if (likely(!hf)) {
+			ve = lf;
+			ve -= ve > vs && ve[-1] == '\r';
+			if (unlikely(ve > vs && (unsigned char)ve[-1] <= ' '))
 				while (ve > vs && (ve[-1] == ' ' || ve[-1] == '\t'))
 					ve--;
 			h->value = sv_range(vs, ve);
+		} else {
+			h->value = sv_trim(sv_range(vs, lf));
 		}
+		h->name = sv_range(name, name_end);
 		h->line = sv_range(name, lf + 1);
 		h->id = (uint16_t)id;
 		h->next = SIP_HDR_NONE;
 		h->flags = hf;
 		if (id != SIP_HDR_OTHER) {
 			if (m->first[id] == SIP_HDR_NONE)
-				m->first[id] = m->nhdrs;
+				m->first[id] = (uint16_t)nh;
 			else
-				m->hdrs[last[id]].next = m->nhdrs;
-			last[id] = m->nhdrs;
-			if (id == SIP_HDR_CONTENT_LENGTH) {
+				hdrs[last[id]].next = (uint16_t)nh;
+			last[id] = (uint16_t)nh;
+			if (unlikely(id == SIP_HDR_CONTENT_LENGTH)) {
 				uint64_t cl;
 				int r = sv_to_u64(h->value, UINT32_MAX, &cl);
-				if (r == -ERANGE)
-					return fail(m, -EBADMSG, h->value.p,
-						    "Content-Length too large");
-				if (r < 0)
-					return fail(m, -EBADMSG, h->value.p,
-						    "Content-Length is not a decimal number");
+				if (r < 0) {
+					m->nhdrs = (uint16_t)nh;
+					return fail(
+						m, -EBADMSG, h->value.p,
+						r == -ERANGE
+							? "Content-Length too large"
+							: "Content-Length is not a decimal number");
+				}
 				if (have_cl)
 					m->flags |= SIP_MSGF_CL_MULTI;
 				else
@@ -773,9 +805,10 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, unsigned flags
 				have_cl = 1;
 			}
 		}
-		m->nhdrs++;
+		nh++;
 		p = lf + 1;
 	}
+	m->nhdrs = (uint16_t)nh;
 
 	m->hdr_end = (uint32_t)(p - buf);
 	if (have_cl) {

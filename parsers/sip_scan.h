@@ -26,6 +26,16 @@ static inline const char *sip_scan_lf(const char *p, const char *end)
 #if defined(__SSE2__)
 	const __m128i lf = _mm_set1_epi8('\n');
 
+	/* Two blocks a turn: header lines are 30-100 octets. */
+	while (end - p >= 32) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+		unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(a, lf)) |
+				((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, lf)) << 16);
+		if (mask)
+			return p + __builtin_ctz(mask);
+		p += 32;
+	}
 	while (end - p >= 16) {
 		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
 		unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf));
