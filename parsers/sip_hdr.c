@@ -8,7 +8,8 @@
  * white space surrounds it (the common case). The runs that are often long
  * (URIs, quoted strings, parameter values, hosts, Call-IDs) are scanned 16
  * octets at a time with SSE2, the table loop being the scalar twin that does
- * the tail and every other machine. White space is read as LWS
+ * the tail, the rare octets the vector tests leave to it, and every other
+ * machine. White space is read as LWS
  * wherever the grammar has LWS or SWS: SP, HTAB, and the CR LF of a folded line
  * (sip_msg.c keeps folds inside values, and there a CR or LF can only belong to
  * one).
@@ -17,6 +18,16 @@
  * after filling a `struct fault`; the public functions turn that into a sip_err
  * whose offset is relative to the view they were given (for an iterator, *rest
  * as it was at the call).
+ *
+ * Via, the addresses (From, To, Contact, Route, ...), CSeq and Call-ID, which
+ * every message has, first go through a fast path (the *_quick() functions,
+ * after list_sep()) for the shape nearly all of them have: no LWS or fold, no
+ * quoted parameter value, no escape in a display name, an IPv4 sent-by read in
+ * one pass. A fast path either answers exactly what the general code would or
+ * gives up, and the general code then parses the value from its start and is
+ * the only one to report errors. tests/parsers/test_sip_hdr.c parses each value
+ * both ways (the second time after one SP, which only the general code takes)
+ * and compares every field.
  */
 #include "sip_hdr.h"
 
@@ -31,6 +42,12 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+
+/* NOINLINE keeps the general code out of line, so that the fast paths
+ * inlined into the public functions pay for none of its registers;
+ * ALWAYS_INLINE is for the pieces of the fast paths. */
+#define NOINLINE      __attribute__((noinline))
+#define ALWAYS_INLINE __attribute__((always_inline))
 
 /* ---- octet classes ---- */
 
@@ -104,73 +121,84 @@ static inline const char *span(const char *p, const char *end, unsigned cls)
 #if defined(__SSE2__)
 /* Octets of v in [lo, hi] (unsigned), as 0xff lanes: shift lo to -128 and
  * compare signed. */
-static inline __m128i in_range(__m128i v, int lo, int hi)
+static inline ALWAYS_INLINE __m128i in_range(__m128i v, int lo, int hi)
 {
 	__m128i x = _mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - lo)));
 	return _mm_cmplt_epi8(x, _mm_set1_epi8((char)(0x80 + hi - lo + 1)));
 }
 
-static inline __m128i in_set(__m128i v, char c)
+static inline ALWAYS_INLINE __m128i in_set(__m128i v, char c)
 {
 	return _mm_cmpeq_epi8(v, _mm_set1_epi8(c));
 }
 
 /*
- * A bit per octet of v that may end a run of class cls (cls is a constant once
- * inlined). For C_QDTEXT the mask is wider than the class (HTAB and folds stop
- * it too); span_fast() checks each stop against the table.
+ * A bit per octet of v that ends a run of C_QDTEXT, C_URI or C_ASPEC (cls is a
+ * constant once inlined). For C_QDTEXT the mask is wider than the class (HTAB
+ * and the CR LF of a fold stop it too): the scans step over such an octet.
  */
-static inline unsigned stop_mask(__m128i v, unsigned cls)
+static inline ALWAYS_INLINE unsigned stop_mask(__m128i v, unsigned cls)
 {
-	__m128i m;
+	/* controls, and SP but inside a quoted string */
+	__m128i m = in_range(v, 0, cls == C_QDTEXT ? 0x1f : 0x20);
 
-	if (cls == C_TOKEN || cls == C_PVAL) {
-		/* ! % ' *+ -. 0-9 A-Z _`a-z ~, and : [ ] for C_PVAL */
-		m = _mm_or_si128(in_range(v, '*', '+'), in_range(v, '-', '.'));
-		m = _mm_or_si128(m, in_range(v, '0', cls == C_PVAL ? ':' : '9'));
-		m = _mm_or_si128(m, in_range(v, 'A', cls == C_PVAL ? '[' : 'Z'));
-		m = _mm_or_si128(m, in_range(v, '_', 'z'));
-		m = _mm_or_si128(m, _mm_or_si128(in_set(v, '!'), in_set(v, '%')));
-		m = _mm_or_si128(m, _mm_or_si128(in_set(v, '\''), in_set(v, '~')));
-		if (cls == C_PVAL)
-			m = _mm_or_si128(m, in_set(v, ']'));
-		return (unsigned)_mm_movemask_epi8(m) ^ 0xffffu;
-	}
-	/* signed v < 0x21: controls, SP, and (for C_WORD) non-ASCII */
-	m = _mm_cmplt_epi8(v, _mm_set1_epi8(0x21));
-	if (cls != C_WORD)
-		m = _mm_andnot_si128(_mm_cmplt_epi8(v, _mm_setzero_si128()), m);
 	m = _mm_or_si128(m, in_set(v, 0x7f));
-	if (cls == C_WORD) {
-		/* # $ & , ; = @ ^ | */
-		m = _mm_or_si128(m, _mm_or_si128(in_range(v, '#', '$'), in_set(v, '&')));
-		m = _mm_or_si128(m, _mm_or_si128(in_set(v, ','), in_set(v, ';')));
-		m = _mm_or_si128(m, _mm_or_si128(in_set(v, '='), in_set(v, '@')));
-		m = _mm_or_si128(m, _mm_or_si128(in_set(v, '^'), in_set(v, '|')));
-	} else if (cls == C_QDTEXT) {
+	if (cls == C_QDTEXT) {
 		m = _mm_or_si128(m, _mm_or_si128(in_set(v, '"'), in_set(v, '\\')));
-	} else { /* C_URI, C_ASPEC */
-		m = _mm_or_si128(m, _mm_or_si128(in_set(v, '<'), in_set(v, '>')));
+	} else { /* C_URI, C_ASPEC; '<' and '>' are the octets that | 2 makes '>' */
+		m = _mm_or_si128(m, in_set(_mm_or_si128(v, _mm_set1_epi8(2)), '>'));
 		m = _mm_or_si128(m, in_set(v, '"'));
 		if (cls == C_ASPEC)
 			m = _mm_or_si128(m, _mm_or_si128(in_set(v, ';'), in_set(v, ',')));
 	}
 	return (unsigned)_mm_movemask_epi8(m);
 }
+
+/*
+ * Octets of v that are not a letter, a digit, '-' or '.': most of every token,
+ * parameter value and Call-ID is made of these, and three range compares test
+ * them where an exact token test takes nine (letters in either case are one
+ * range once 0x20 is set: no other octet then lands in 'a'..'z'). For the
+ * token-like classes (C_TOKEN, C_PVAL, C_WORD) this is the vector test; it is
+ * wider than each, and the scans hand a run over to the scalar twin at the
+ * first octet it stops at that the class accepts.
+ */
+static inline ALWAYS_INLINE unsigned alnum_stop(__m128i v)
+{
+	__m128i m = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 'z');
+	m = _mm_or_si128(m, in_range(v, '0', '9'));
+	m = _mm_or_si128(m, in_range(v, '-', '.'));
+	return (unsigned)_mm_movemask_epi8(m) ^ 0xffffu;
+}
+
+/* Whether every stop of stops() is outside the class (C_URI, C_ASPEC). */
+static inline bool exact_stops(unsigned cls)
+{
+	return cls == C_URI || cls == C_ASPEC;
+}
+
+/* The vector stops of class cls in the block v (see above). */
+static inline ALWAYS_INLINE unsigned stops(__m128i v, unsigned cls)
+{
+	if (cls == C_TOKEN || cls == C_PVAL || cls == C_WORD)
+		return alnum_stop(v);
+	return stop_mask(v, cls);
+}
 #endif
 
 /*
  * span() with whole 16-octet blocks inside [p, end) tested by SSE2; span() is
- * the scalar twin and does the tail, so nothing past end is loaded. A block
- * octet the vector test stops at but the class accepts (HTAB or a fold inside
- * a quoted string) is stepped over and the blocks go on. For the runs that are
- * often long: URIs, quoted strings, parameter values, hosts, Call-IDs.
+ * the scalar twin and does the tail, so nothing past end is loaded. At an
+ * octet the vector test stops at but the class accepts, a quoted string (HTAB,
+ * a fold) steps over it and goes on by blocks; a token-like run goes on with
+ * span(). For the runs that are often long: URIs, quoted strings, parameter
+ * values, hosts, Call-IDs.
  */
 static inline const char *span_fast(const char *p, const char *end, unsigned cls)
 {
 #if defined(__SSE2__)
 	while (end - p >= 16) {
-		unsigned m = stop_mask(_mm_loadu_si128((const __m128i *)(const void *)p), cls);
+		unsigned m = stops(_mm_loadu_si128((const __m128i *)(const void *)p), cls);
 		if (!m) {
 			p += 16;
 			continue;
@@ -178,8 +206,53 @@ static inline const char *span_fast(const char *p, const char *end, unsigned cls
 		p += __builtin_ctz(m);
 		if (!(cc[(unsigned char)*p] & cls))
 			return p;
+		if (cls != C_QDTEXT)
+			break;
 		p++;
 	}
+#endif
+	return span(p, end, cls);
+}
+
+/*
+ * span_fast() for a p inside a view that starts at lo: when fewer than 16
+ * octets are left but the view holds 16, the last block is loaded from end - 16
+ * (octets before p masked off) instead of walked one by one. Still nothing
+ * outside [lo, end) is loaded.
+ */
+static inline ALWAYS_INLINE const char *span_in(const char *lo, const char *p, const char *end,
+						unsigned cls)
+{
+#if defined(__SSE2__)
+	if (end - lo >= 16) {
+		const char *last = end - 16; /* the last block inside the view */
+		unsigned m;
+		while (p <= last) {
+			m = stops(_mm_loadu_si128((const __m128i *)(const void *)p), cls);
+			if (!m) {
+				p += 16;
+				continue;
+			}
+			p += __builtin_ctz(m);
+			if (exact_stops(cls) || !(cc[(unsigned char)*p] & cls))
+				return p;
+			if (cls != C_QDTEXT)
+				return span(p, end, cls);
+			p++;
+		}
+		if (p == end)
+			return p;
+		m = stops(_mm_loadu_si128((const __m128i *)(const void *)last), cls) >> (p - last);
+		if (!m)
+			return end;
+		p += __builtin_ctz(m);
+		if (exact_stops(cls) || !(cc[(unsigned char)*p] & cls))
+			return p;
+		if (cls == C_QDTEXT)
+			p++;
+	}
+#else
+	(void)lo;
 #endif
 	return span(p, end, cls);
 }
@@ -430,6 +503,113 @@ static int list_sep(struct sv *rest, const char *p, const char *end, struct faul
 	}
 	*rest = sv_range(p, end);
 	return 0;
+}
+
+/*
+ * The fast paths. Most header values come in one shape: no white space or fold
+ * around separators, no quoted parameter value, no escape in a display name. A
+ * *_quick() function reads only that shape and returns NULL (or false) at the
+ * first octet of any other, errors included; the caller then parses the value
+ * again from its start with the general code, which alone reports errors. So a
+ * fast path needs no error handling, and wherever it answers, it answers what
+ * the general code would, field for field: it applies the same checks (the
+ * same via_param(), contact_param(), sip_hostport_parse()) to the same views.
+ */
+
+static inline uint64_t ld64(const char *p)
+{
+	uint64_t x;
+	memcpy(&x, p, 8);
+	return x;
+}
+
+static inline uint32_t ld32(const char *p)
+{
+	uint32_t x;
+	memcpy(&x, p, 4);
+	return x;
+}
+
+/*
+ * param_at() for a list, in the fast shape: at p, a ';' directly followed by
+ * a token name, then "=" and a token or host value, or nothing; then ';', ','
+ * or the end. Returns the position after the parameter, or NULL.
+ */
+static inline ALWAYS_INLINE const char *param_quick(const char *lo, const char *p, const char *end,
+						    struct sv *name, struct sv *val, int *kind)
+{
+	const char *n = ++p, *s;
+
+	p = span(p, end, C_TOKEN);
+	if (p == n)
+		return NULL;
+	*name = sv_range(n, p);
+	if (p < end && *p == '=') {
+		s = ++p;
+		p = span_in(lo, p, end, C_TOKEN);
+		*kind = PV_TOKEN;
+		if (p < end && is(*p, C_PVAL)) {
+			p = span_in(lo, p, end, C_PVAL);
+			*kind = PV_HOST;
+		}
+		if (p == s)
+			return NULL;
+		*val = sv_range(s, p);
+	} else {
+		*val = sv_make(p, 0);
+		*kind = PV_NONE;
+	}
+	if (p < end && *p != ';' && *p != ',')
+		return NULL;
+	return p;
+}
+
+/*
+ * ";branch=" and ";tag=" at p, in any case, by whole loads: among the octets
+ * that may stand there, c | 0x20 equals a lower-case letter only when c is
+ * that letter in either case; ';' and '=' are compared exactly.
+ */
+static inline bool at_branch(const char *p, const char *end)
+{
+	return end - p >= 8 && (ld64(p) | ld64("\0      \0")) == ld64(";branch=");
+}
+
+static inline bool at_tag(const char *p, const char *end)
+{
+	return end - p >= 5 && (ld32(p) | ld32("\0   ")) == ld32(";tag") && p[4] == '=';
+}
+
+/*
+ * The token value of a parameter at s, in the fast shape: not empty, and
+ * followed by ';', ',' or the end (so not a host value, PV_HOST). Returns the
+ * position after it, or NULL.
+ */
+static inline ALWAYS_INLINE const char *token_quick(const char *lo, const char *s, const char *end,
+						    struct sv *val)
+{
+	const char *p = span_in(lo, s, end, C_TOKEN);
+
+	if (p == s || (p < end && *p != ';' && *p != ','))
+		return NULL;
+	*val = sv_range(s, p);
+	return p;
+}
+
+/*
+ * list_sep() in the fast shape, at p (the end or a ','): the end, or ',' and
+ * straight away the next element. Sets *next to what follows and returns true,
+ * or returns false.
+ */
+static inline bool sep_quick(const char *p, const char *end, struct sv *next)
+{
+	if (p == end) {
+		*next = sv_make(end, 0);
+		return true;
+	}
+	if (end - p < 2 || is(p[1], C_WS) || p[1] == ',')
+		return false;
+	*next = sv_range(p + 1, end);
+	return true;
 }
 
 /* ---- lists and parameters ---- */
@@ -703,7 +883,169 @@ static bool via_param(struct sip_via *v, struct sv name, struct sv val, int kind
 	return true;
 }
 
-int sip_via_next(struct sv *rest, struct sip_via *v, struct sip_err *err)
+/*
+ * The length of a dotted quad at w (four dec-octets 0-255 of 1-3 digits joined
+ * by '.', the IPv4address of sip_hostport_parse()), or 0. Reads no further
+ * than w[14], with no bound checks: the caller gives a window it may read.
+ */
+static inline unsigned ipv4_len(const char *w)
+{
+	const char *p = w;
+
+	for (int part = 0;; part++) {
+		unsigned v = (unsigned)(unsigned char)*p - '0', d;
+		if (v > 9)
+			return 0;
+		p++;
+		if ((d = (unsigned)(unsigned char)*p - '0') <= 9) {
+			v = v * 10 + d;
+			p++;
+			if ((d = (unsigned)(unsigned char)*p - '0') <= 9) {
+				v = v * 10 + d;
+				p++;
+				if (v > 255)
+					return 0;
+			}
+		}
+		if (part == 3)
+			return (unsigned)(p - w);
+		if (*p != '.')
+			return 0;
+		p++;
+	}
+}
+
+/* The number of digits (at most 5) at w, their value in *val. Reads no
+ * further than w[4], with no bound checks. */
+static inline unsigned digits5(const char *w, unsigned *val)
+{
+	unsigned v = 0, d, i;
+
+	for (i = 0; i < 5 && (d = (unsigned)(unsigned char)w[i] - '0') <= 9; i++)
+		v = v * 10 + d;
+	*val = v;
+	return i;
+}
+
+/* The separators that may follow a sent-by or a parameter in the fast shape. */
+static inline bool at_sep(const char *p, const char *end)
+{
+	return p == end || *p == ';' || *p == ',';
+}
+
+/* ";rport" without a value, in any case, then ';', ',' or the end. */
+static inline bool at_rport(const char *p, const char *end)
+{
+	return end - p >= 6 && (ld32(p) | ld32("\0   ")) == ld32(";rpo") && (p[4] | 0x20) == 'r' &&
+	       (p[5] | 0x20) == 't' && at_sep(p + 6, end);
+}
+
+/*
+ * via_sent_by() in the fast shape: host [ ":" port ] with no white space, then
+ * ';', ',' or the end. "IPv4:port" is read here in one pass, with the rules of
+ * sip_hostport_parse() (which via_sent_by() would call on the same octets); any
+ * other host goes to sip_hostport_parse() itself. Returns the position after
+ * the sent-by, or NULL.
+ */
+static inline const char *sent_by_quick(const char *lo, const char *p, const char *end,
+					struct sip_via *v)
+{
+	const char *w = p, *q;
+	char buf[24];
+	unsigned n, k, port = 0;
+	struct sv host;
+
+	/* "255.255.255.255:65535" and the octet after it: 22 octets at most are
+	 * read, from the value or from a zero-padded copy of its end. */
+	if (end - p < 24) {
+		memset(buf, 0, sizeof(buf));
+		memcpy(buf, p, (size_t)(end - p));
+		w = buf;
+	}
+	n = ipv4_len(w);
+	if (n) {
+		q = p + n;
+		if (w[n] == ':') {
+			k = digits5(w + n + 1, &port);
+			if (k == 0 || port - 1 > 65534)
+				goto other;
+			q += 1 + k;
+		}
+		if (!at_sep(q, end))
+			goto other;
+		v->host = sv_make(p, n);
+		v->host_type = SIP_HOST_IPV4;
+		v->port = (uint16_t)port;
+		return q;
+	}
+other:
+	q = span_in(lo, p, end, C_PVAL);
+	if (q == p || q[-1] == ':' || !at_sep(q, end) ||
+	    sip_hostport_parse(sv_range(p, q), &host, &v->host_type, &v->port, NULL) < 0)
+		return NULL;
+	v->host = host;
+	return q;
+}
+
+/*
+ * A via-parm in the fast shape: "SIP/2.0/" transport SP sent-by, then
+ * parameters as param_quick() reads them, then the end or ',' and the next
+ * element. Fills *v and *rest as the general code would and returns true, or
+ * returns false.
+ */
+static inline bool via_quick(struct sv *rest, struct sip_via *v)
+{
+	const char *lo = rest->p, *end = end_of(*rest), *p = lo, *s, *first = NULL;
+	struct sv name, val;
+	struct fault f;
+	uint32_t t;
+	int kind;
+
+	if (end - p < 12 || ld64(p) != ld64("SIP/2.0/"))
+		return false;
+	s = p += 8;
+	t = ld32(p);
+	if (t == ld32("UDP ") || t == ld32("TCP ") || t == ld32("TLS ")) {
+		p += 3;
+	} else {
+		p = span(p, end, C_TOKEN);
+		if (p == s || end - p < 2 || *p != ' ')
+			return false;
+	}
+	v->proto = sv_make(lo, 3);
+	v->version = sv_make(lo + 4, 3);
+	v->transport = sv_range(s, p);
+	v->has_rport = false;
+	v->rport = 0;
+	v->branch = v->received = v->maddr = v->ttl = SV_NULL;
+	p = sent_by_quick(lo, p + 1, end, v);
+	if (!p)
+		return false;
+	v->params = sv_make(p, 0);
+	while (p < end && *p == ';') {
+		s = p + 1;
+		if (at_branch(p, end) && !v->branch.p) {
+			p = token_quick(lo, p + 8, end, &v->branch);
+		} else if (at_rport(p, end) && !v->has_rport) {
+			v->has_rport = true;
+			p += 6;
+		} else {
+			p = param_quick(lo, p, end, &name, &val, &kind);
+			if (p && !via_param(v, name, val, kind, &f))
+				return false;
+		}
+		if (!p)
+			return false;
+		if (!first)
+			first = s;
+	}
+	if (first)
+		v->params = sv_range(first, p);
+	return sep_quick(p, end, rest);
+}
+
+/* sip_via_next() in full: any shape, and the errors. */
+static NOINLINE int via_next(struct sv *rest, struct sip_via *v, struct sip_err *err)
 {
 	const char *base = rest->p, *end = end_of(*rest), *p, *s;
 	struct sv name, val;
@@ -750,6 +1092,13 @@ int sip_via_next(struct sv *rest, struct sip_via *v, struct sip_err *err)
 	if (r < 0 || list_sep(rest, p, end, &f) < 0)
 		return report(err, &f, base);
 	return 1;
+}
+
+int sip_via_next(struct sv *rest, struct sip_via *v, struct sip_err *err)
+{
+	if (via_quick(rest, v))
+		return 1;
+	return via_next(rest, v, err);
 }
 
 /* ---- addresses ---- */
@@ -933,7 +1282,77 @@ static const char *addr_params(const char *p, const char *end, struct sip_addr *
 	return r < 0 ? NULL : p;
 }
 
-int sip_addr_parse(struct sv value, struct sip_addr *a, struct sip_err *err)
+/*
+ * addr_head() and addr_params() in the fast shape, at p in a view that starts
+ * at lo (*a zeroed): a quoted display name without escapes and at most one SP
+ * before "<"; a <URI> without white space inside; or an addr-spec; then
+ * parameters as param_quick() reads them, the tag picked out, and Contact's
+ * when c is set. Returns the position after them (the end or a ','), or NULL.
+ */
+static inline ALWAYS_INLINE const char *addr_quick(const char *lo, const char *p, const char *end,
+						   struct sip_addr *a, struct sip_contact *c)
+{
+	const char *q, *s, *first = NULL;
+	struct sv name, val;
+	struct fault f;
+	int kind;
+
+	if (p == end)
+		return NULL;
+	if (*p == '"') {
+		q = span_in(lo, p + 1, end, C_QDTEXT);
+		if (q == end || *q != '"')
+			return NULL;
+		a->display = sv_range(p + 1, q);
+		a->quoted = true;
+		p = q + 1;
+		if (p < end && *p == ' ')
+			p++;
+		if (p == end || *p != '<')
+			return NULL;
+	}
+	if (*p == '<') {
+		q = span_in(lo, p + 1, end, C_URI);
+		if (q == p + 1 || q == end || *q != '>')
+			return NULL;
+		a->uri = sv_range(p + 1, q);
+		a->bracketed = true;
+		p = q + 1;
+	} else {
+		q = span(p, end, C_TOKEN);
+		if (q == p || q == end || *q != ':')
+			return NULL;
+		q = span_in(lo, q, end, C_ASPEC);
+		if (!at_sep(q, end))
+			return NULL;
+		a->uri = sv_range(p, q);
+		p = q;
+	}
+	a->params = sv_make(p, 0);
+	while (p < end && *p == ';') {
+		s = p + 1;
+		if (at_tag(p, end) && !a->tag.p) {
+			p = token_quick(lo, p + 5, end, &a->tag);
+		} else {
+			p = param_quick(lo, p, end, &name, &val, &kind);
+			if (p &&
+			    (TOK_IS(name, "tag") || (c && !contact_param(c, name, val, kind, &f))))
+				return NULL;
+		}
+		if (!p)
+			return NULL;
+		if (!first)
+			first = s;
+	}
+	if (p < end && *p != ',')
+		return NULL;
+	if (first)
+		a->params = sv_range(first, p);
+	return p;
+}
+
+/* sip_addr_parse() in full: any shape, and the errors. */
+static NOINLINE int addr_parse(struct sv value, struct sip_addr *a, struct sip_err *err)
 {
 	const char *base = value.p, *end = end_of(value), *p;
 	struct fault f;
@@ -956,9 +1375,20 @@ int sip_addr_parse(struct sv value, struct sip_addr *a, struct sip_err *err)
 	return 0;
 }
 
+int sip_addr_parse(struct sv value, struct sip_addr *a, struct sip_err *err)
+{
+	const char *end = end_of(value), *p;
+
+	*a = (struct sip_addr){ 0 };
+	p = addr_quick(value.p, value.p, end, a, NULL);
+	if (p && p == end)
+		return 0;
+	return addr_parse(value, a, err);
+}
+
 int sip_addr_next(struct sv *rest, struct sip_addr *a, struct sip_err *err)
 {
-	const char *base = rest->p, *end = end_of(*rest), *p;
+	const char *base = rest->p, *end = end_of(*rest), *p, *q;
 	struct fault f;
 
 	p = sws(base, end);
@@ -968,6 +1398,10 @@ int sip_addr_next(struct sv *rest, struct sip_addr *a, struct sip_err *err)
 	}
 	if (*p == ',')
 		return fail(err, base, p, -EBADMSG, "empty list element");
+	*a = (struct sip_addr){ 0 };
+	q = addr_quick(base, p, end, a, NULL);
+	if (q && sep_quick(q, end, rest))
+		return 1;
 	*a = (struct sip_addr){ 0 };
 	p = addr_head(p, end, a, &f);
 	if (p && !a->star)
@@ -988,7 +1422,8 @@ static bool is_star(const char *p, const char *end)
 
 int sip_contact_next(struct sv *rest, struct sip_contact *c, struct sip_err *err)
 {
-	const char *base = rest->p, *end = end_of(*rest), *p;
+	const char *base = rest->p, *end = end_of(*rest), *p, *q;
+	struct sv next;
 	struct fault f;
 
 	p = sws(base, end);
@@ -998,6 +1433,12 @@ int sip_contact_next(struct sv *rest, struct sip_contact *c, struct sip_err *err
 	}
 	if (*p == ',')
 		return fail(err, base, p, -EBADMSG, "empty list element");
+	*c = (struct sip_contact){ 0 };
+	q = addr_quick(base, p, end, &c->addr, c);
+	if (q && sep_quick(q, end, &next) && !is_star(next.p, end)) {
+		*rest = next;
+		return 1;
+	}
 	*c = (struct sip_contact){ 0 };
 	p = addr_head(p, end, &c->addr, &f);
 	if (!p)
@@ -1020,7 +1461,37 @@ int sip_contact_next(struct sv *rest, struct sip_contact *c, struct sip_err *err
 
 /* ---- single-value headers ---- */
 
-int sip_cseq_parse(struct sv value, struct sip_cseq *c, struct sip_err *err)
+/*
+ * sip_cseq_parse() in the fast shape: 1 to 9 digits (so below 2**31 with no
+ * check), one SP, and a token method up to the end. Returns true with *c
+ * filled, or false.
+ */
+static inline bool cseq_quick(const char *p, const char *end, struct sip_cseq *c)
+{
+	const char *s = p;
+	uint32_t n = 0;
+	unsigned d, i;
+
+	/* 1 to 9 digits and SP: with ten octets to read, no bound checks */
+	if (end - p >= 10) {
+		for (i = 0; i < 9 && (d = (unsigned)(unsigned char)p[i] - '0') <= 9; i++)
+			n = n * 10 + d;
+		p += i;
+	} else {
+		for (; p < end && (d = (unsigned)(unsigned char)*p - '0') <= 9; p++)
+			n = n * 10 + d;
+		if (p - s > 9)
+			return false;
+	}
+	if (p == s || end - p < 2 || *p != ' ')
+		return false;
+	c->seq = n;
+	c->method_name = sv_range(p + 1, end);
+	return true;
+}
+
+/* sip_cseq_parse() in full: any shape, and the errors. */
+static NOINLINE int cseq_parse(struct sv value, struct sip_cseq *c, struct sip_err *err)
 {
 	const char *base = value.p, *end = end_of(value), *p, *s;
 	uint64_t n;
@@ -1049,7 +1520,79 @@ int sip_cseq_parse(struct sv value, struct sip_cseq *c, struct sip_err *err)
 	return 0;
 }
 
-int sip_callid_parse(struct sv value, struct sv *id, struct sip_err *err)
+int sip_cseq_parse(struct sv value, struct sip_cseq *c, struct sip_err *err)
+{
+	if (!cseq_quick(value.p, end_of(value), c))
+		return cseq_parse(value, c, err);
+	/* A known method is a token: only another needs the scan. */
+	c->method = (uint8_t)sip_method_lookup(c->method_name);
+	if (c->method == SIP_METHOD_OTHER &&
+	    span(c->method_name.p, end_of(value), C_TOKEN) != end_of(value))
+		return cseq_parse(value, c, err);
+	return 0;
+}
+
+/*
+ * sip_callid_parse() in the fast shape: no white space around the value. Then
+ * word [ "@" word ] is one scan: every octet a word octet or '@', at most one
+ * '@', and that neither first nor last. Blocks of 16 octets by SSE2, the last
+ * one loaded from end - 16 when more than four octets are left and the value
+ * is that long, for octets alnum_stop() lets through and the '@'; at any other
+ * octet, and for the rest, the table loop, which is the scalar twin. Returns
+ * true with *id set, or false.
+ */
+static inline bool callid_quick(const char *p, const char *end, struct sv *id)
+{
+	const char *s = p, *at = NULL;
+
+#if defined(__SSE2__)
+	while (end - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		unsigned m = alnum_stop(v), a;
+		if (m) {
+			a = (unsigned)_mm_movemask_epi8(in_set(v, '@'));
+			if (m & ~a)
+				goto scalar;
+			if (at || (a & (a - 1)))
+				return false;
+			at = p + __builtin_ctz(a);
+		}
+		p += 16;
+	}
+	/* More than four octets left: one more block, from end - 16. */
+	if (end - p > 4 && end - s >= 16) {
+		const char *b = end - 16;
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)b);
+		unsigned m = alnum_stop(v) >> (p - b), a;
+		if (m) {
+			a = (unsigned)_mm_movemask_epi8(in_set(v, '@')) >> (p - b);
+			if (m & ~a)
+				goto scalar;
+			if (at || (a & (a - 1)))
+				return false;
+			at = p + __builtin_ctz(a);
+		}
+		p = end;
+	}
+scalar:
+#endif
+	for (; p < end; p++) {
+		if (*p == '@') {
+			if (at)
+				return false;
+			at = p;
+		} else if (!is(*p, C_WORD)) {
+			return false;
+		}
+	}
+	if (p == s || at == s || (at && at == end - 1))
+		return false;
+	*id = sv_range(s, end);
+	return true;
+}
+
+/* sip_callid_parse() in full: any shape, and the errors. */
+static NOINLINE int callid_parse(struct sv value, struct sv *id, struct sip_err *err)
 {
 	const char *base = value.p, *end = end_of(value), *p, *s, *q;
 
@@ -1071,6 +1614,13 @@ int sip_callid_parse(struct sv value, struct sv *id, struct sip_err *err)
 		return fail(err, base, p, -EBADMSG, "bad character in Call-ID");
 	*id = sv_range(s, end);
 	return 0;
+}
+
+int sip_callid_parse(struct sv value, struct sv *id, struct sip_err *err)
+{
+	if (callid_quick(value.p, end_of(value), id))
+		return 0;
+	return callid_parse(value, id, err);
 }
 
 int sip_uint_parse(struct sv value, uint32_t max, uint32_t *out, struct sip_err *err)

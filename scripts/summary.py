@@ -6,7 +6,7 @@ import json, sys, re
 passed = failed = skipped = 0
 for line in open(sys.argv[1]):
     t = json.loads(line)
-    out = t.get('stdo', '') or ''
+    out = t.get('stdout', '') or t.get('stdo', '') or ''
     subs = 0
     for l in out.splitlines():
         m = re.match(r'^(not ok|ok)\b(.*)$', l)

@@ -1260,103 +1260,473 @@ static bool t_word(unsigned c)
 	return t_token(c) || (c && strchr("()<>:\\\"/[]?{}", (int)c));
 }
 
+/* in[0..k) against a guard page, after one SP when lead is set (in[-1] is
+ * writable and set to SP). */
+static struct sv place_lead(char *in, size_t k, unsigned lead)
+{
+	return place((struct lit){ in - lead, k + lead });
+}
+
 /*
  * A run of n valid octets, then octet b, through the parser of each class: the
- * SSE2 blocks (16 octets) and the scalar tail must agree with the definitions
- * above wherever the run ends, and never read past the view.
+ * SSE2 blocks (16 octets, the last one loaded from the end of the view) and the
+ * scalar tail must agree with the definitions above wherever the run ends, and
+ * never read past the view. Then b in the middle of a run (branch, tag, Call-ID):
+ * the vector test leaves every octet but letters, digits, '-' and '.' to the
+ * scalar twin, which must carry the run on to its end. Each value is parsed by
+ * the fast paths and, after one SP, by the general code.
  */
 Test(sip_hdr, scans_agree_with_the_grammar)
 {
-	char in[128];
-	for (unsigned n = 0; n <= 40; n++) {
-		for (unsigned b = 0; b < 256; b++) {
-			struct sip_addr a;
-			struct sv rest, name, val, id;
-			struct sip_via v;
-			size_t k;
-			int r;
+	char buf[136], *in;
+	/* lead 0: the fast paths take these values; lead 1: one SP before each,
+	 * which only the general code takes. */
+	for (unsigned lead = 0; lead < 2; lead++)
+		for (unsigned n = 0; n <= 40; n++) {
+			for (unsigned b = 0; b < 256; b++) {
+				struct sip_addr a;
+				struct sv rest, name, val, id;
+				struct sip_via v;
+				size_t k;
+				int r;
 
-			/* <URI>: C_URI; white space before '>' is skipped */
-			k = (size_t)snprintf(in, sizeof(in), "<s:%.*s", (int)n,
-					     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
-			in[k++] = (char)b;
-			in[k++] = '>';
-			r = sip_addr_parse(place((struct lit){ in, k }), &a, NULL);
-			if (t_uri(b))
-				cr_assert(r == 0 && a.uri.len == n + 3, "<uri> %u %#x: %d", n, b,
-					  r);
-			else if (t_ws(b))
-				cr_assert(r == 0 && a.uri.len == n + 2, "<uri> %u %#x: %d", n, b,
-					  r);
-			else
-				cr_assert_eq(r, -EBADMSG, "<uri> %u %#x", n, b);
+				buf[0] = ' ';
+				in = buf + 1;
 
-			/* addr-spec: C_ASPEC */
-			k = (size_t)snprintf(in, sizeof(in), "s:%.*s", (int)n,
-					     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
-			in[k++] = (char)b;
-			r = sip_addr_parse(place((struct lit){ in, k }), &a, NULL);
-			if (t_uri(b) && b != ';' && b != ',')
-				cr_assert(r == 0 && a.uri.len == n + 3, "aspec %u %#x: %d", n, b,
-					  r);
-			else if (t_ws(b))
-				cr_assert(r == 0 && a.uri.len == n + 2, "aspec %u %#x: %d", n, b,
-					  r);
-			else
-				cr_assert_eq(r, -EBADMSG, "aspec %u %#x", n, b);
+				/* <URI>: C_URI; white space before '>' is skipped */
+				k = (size_t)snprintf(in, sizeof(buf) - 1, "<s:%.*s", (int)n,
+						     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+				in[k++] = (char)b;
+				in[k++] = '>';
+				r = sip_addr_parse(place_lead(in, k, lead), &a, NULL);
+				if (t_uri(b))
+					cr_assert(r == 0 && a.uri.len == n + 3, "<uri> %u %#x: %d",
+						  n, b, r);
+				else if (t_ws(b))
+					cr_assert(r == 0 && a.uri.len == n + 2, "<uri> %u %#x: %d",
+						  n, b, r);
+				else
+					cr_assert_eq(r, -EBADMSG, "<uri> %u %#x", n, b);
 
-			/* quoted display name: C_QDTEXT */
-			k = (size_t)snprintf(in, sizeof(in), "\"%.*s", (int)n,
-					     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
-			in[k++] = (char)b;
-			memcpy(in + k, "\" <s:x>", 7);
-			k += 7;
-			r = sip_addr_parse(place((struct lit){ in, k }), &a, NULL);
-			if ((b >= 0x20 && b != 0x7f && b != '"' && b != '\\') || t_ws(b))
-				cr_assert(r == 0 && a.display.len == n + 1, "qd %u %#x: %d", n, b,
-					  r);
-			else
-				cr_assert_eq(r, -EBADMSG, "qd %u %#x", n, b);
+				/* addr-spec: C_ASPEC */
+				k = (size_t)snprintf(in, sizeof(buf) - 1, "s:%.*s", (int)n,
+						     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+				in[k++] = (char)b;
+				r = sip_addr_parse(place_lead(in, k, lead), &a, NULL);
+				if (t_uri(b) && b != ';' && b != ',')
+					cr_assert(r == 0 && a.uri.len == n + 3, "aspec %u %#x: %d",
+						  n, b, r);
+				else if (t_ws(b))
+					cr_assert(r == 0 && a.uri.len == n + 2, "aspec %u %#x: %d",
+						  n, b, r);
+				else
+					cr_assert_eq(r, -EBADMSG, "aspec %u %#x", n, b);
 
-			/* parameter value: C_TOKEN, then C_PVAL */
-			k = (size_t)snprintf(in, sizeof(in), ";x=%.*s", (int)n,
-					     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
-			in[k++] = (char)b;
-			rest = place((struct lit){ in, k });
-			r = sip_param_next(&rest, &name, &val, NULL);
-			if (t_token(b) || b == ':' || b == '[' || b == ']')
-				cr_assert(r == 1 && val.len == n + 1, "pval %u %#x: %d", n, b, r);
-			else if ((t_ws(b) || b == ';') && n > 0)
-				cr_assert(r == 1 && val.len == n, "pval %u %#x: %d", n, b, r);
-			else
-				cr_assert_eq(r, -EBADMSG, "pval %u %#x", n, b);
+				/* quoted display name: C_QDTEXT */
+				k = (size_t)snprintf(in, sizeof(buf) - 1, "\"%.*s", (int)n,
+						     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+				in[k++] = (char)b;
+				memcpy(in + k, "\" <s:x>", 7);
+				k += 7;
+				r = sip_addr_parse(place_lead(in, k, lead), &a, NULL);
+				if ((b >= 0x20 && b != 0x7f && b != '"' && b != '\\') || t_ws(b))
+					cr_assert(r == 0 && a.display.len == n + 1, "qd %u %#x: %d",
+						  n, b, r);
+				else
+					cr_assert_eq(r, -EBADMSG, "qd %u %#x", n, b);
 
-			/* branch: a token, and only a token */
-			k = (size_t)snprintf(in, sizeof(in), "SIP/2.0/UDP h;branch=z%.*s", (int)n,
-					     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
-			in[k++] = (char)b;
-			rest = place((struct lit){ in, k });
-			r = sip_via_next(&rest, &v, NULL);
-			if (t_token(b))
-				cr_assert(r == 1 && v.branch.len == n + 2, "branch %u %#x: %d", n,
-					  b, r);
-			else if (t_ws(b))
-				cr_assert(r == 1 && v.branch.len == n + 1, "branch %u %#x: %d", n,
-					  b, r);
-			else
-				cr_assert(r < 0, "branch %u %#x: %d", n, b, r);
+				/* parameter value: C_TOKEN, then C_PVAL */
+				k = (size_t)snprintf(in, sizeof(buf) - 1, ";x=%.*s", (int)n,
+						     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+				in[k++] = (char)b;
+				rest = place_lead(in, k, lead);
+				r = sip_param_next(&rest, &name, &val, NULL);
+				if (t_token(b) || b == ':' || b == '[' || b == ']')
+					cr_assert(r == 1 && val.len == n + 1, "pval %u %#x: %d", n,
+						  b, r);
+				else if ((t_ws(b) || b == ';') && n > 0)
+					cr_assert(r == 1 && val.len == n, "pval %u %#x: %d", n, b,
+						  r);
+				else
+					cr_assert_eq(r, -EBADMSG, "pval %u %#x", n, b);
 
-			/* Call-ID: C_WORD */
-			k = (size_t)snprintf(in, sizeof(in), "x%.*s", (int)n,
-					     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
-			in[k++] = (char)b;
-			r = sip_callid_parse(place((struct lit){ in, k }), &id, NULL);
-			if (t_word(b))
-				cr_assert(r == 0 && id.len == n + 2, "word %u %#x: %d", n, b, r);
-			else if (t_ws(b))
-				cr_assert(r == 0 && id.len == n + 1, "word %u %#x: %d", n, b, r);
-			else
-				cr_assert_eq(r, -EBADMSG, "word %u %#x", n, b);
+				/* branch: a token, and only a token */
+				k = (size_t)snprintf(in, sizeof(buf) - 1,
+						     "SIP/2.0/UDP h;branch=z%.*s", (int)n,
+						     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+				in[k++] = (char)b;
+				rest = place_lead(in, k, lead);
+				r = sip_via_next(&rest, &v, NULL);
+				if (t_token(b))
+					cr_assert(r == 1 && v.branch.len == n + 2,
+						  "branch %u %#x: %d", n, b, r);
+				else if (t_ws(b))
+					cr_assert(r == 1 && v.branch.len == n + 1,
+						  "branch %u %#x: %d", n, b, r);
+				else
+					cr_assert(r < 0, "branch %u %#x: %d", n, b, r);
+
+				/* Call-ID: C_WORD */
+				k = (size_t)snprintf(in, sizeof(buf) - 1, "x%.*s", (int)n,
+						     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+				in[k++] = (char)b;
+				r = sip_callid_parse(place_lead(in, k, lead), &id, NULL);
+				if (t_word(b))
+					cr_assert(r == 0 && id.len == n + 2, "word %u %#x: %d", n,
+						  b, r);
+				else if (t_ws(b))
+					cr_assert(r == 0 && id.len == n + 1, "word %u %#x: %d", n,
+						  b, r);
+				else
+					cr_assert_eq(r, -EBADMSG, "word %u %#x", n, b);
+
+				/* The octet in the middle of the run: the vector test hands an
+			 * octet outside letters, digits, '-' and '.' to the scalar twin,
+			 * which must go on to the end of the run. */
+				k = (size_t)snprintf(in, sizeof(buf) - 1,
+						     "SIP/2.0/UDP h;branch=z%.*s", (int)n,
+						     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+				in[k++] = (char)b;
+				memcpy(in + k, "aaaaa", 5);
+				k += 5;
+				rest = place_lead(in, k, lead);
+				r = sip_via_next(&rest, &v, NULL);
+				if (t_token(b))
+					cr_assert(r == 1 && v.branch.len == n + 7,
+						  "branch mid %u %#x: %d", n, b, r);
+				else if (b == ';' || b == ',')
+					cr_assert(r == 1 && v.branch.len == n + 1,
+						  "branch mid %u %#x: %d", n, b, r);
+				else
+					cr_assert(r < 0, "branch mid %u %#x: %d", n, b, r);
+
+				k = (size_t)snprintf(in, sizeof(buf) - 1, "x%.*s", (int)n,
+						     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+				in[k++] = (char)b;
+				memcpy(in + k, "aaaaa", 5);
+				k += 5;
+				r = sip_callid_parse(place_lead(in, k, lead), &id, NULL);
+				if (t_word(b) || b == '@')
+					cr_assert(r == 0 && id.len == n + 7, "word mid %u %#x: %d",
+						  n, b, r);
+				else
+					cr_assert_eq(r, -EBADMSG, "word mid %u %#x", n, b);
+
+				k = (size_t)snprintf(in, sizeof(buf) - 1, "<s:x>;tag=%.*s", (int)n,
+						     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+				in[k++] = (char)b;
+				memcpy(in + k, "aaaaa", 5);
+				k += 5;
+				r = sip_addr_parse(place_lead(in, k, lead), &a, NULL);
+				if (t_token(b) || b == ':' || b == '[' || b == ']')
+					cr_assert(r == 0 && a.tag.len == n + 6,
+						  "tag mid %u %#x: %d", n, b, r);
+				else if (b == ';' && n > 0)
+					cr_assert(r == 0 && a.tag.len == n, "tag mid %u %#x: %d", n,
+						  b, r);
+				else if (t_ws(b) && n == 0) /* "tag=\taaaaa": LWS after '=' */
+					cr_assert(r == 0 && a.tag.len == 5, "tag mid %u %#x: %d", n,
+						  b, r);
+				else
+					cr_assert(r < 0, "tag mid %u %#x: %d", n, b, r);
+			}
+		}
+}
+
+/* ---- the fast paths against the general code ---- */
+
+/*
+ * What a parser made of a value, flattened: every view as (offset from base,
+ * length) or (-1, length) when absent, every number, return code and error
+ * (code, offset from base, reason), so that two parses can be compared.
+ */
+struct flat {
+	long v[256];
+	const char *why[16];
+	int n, nwhy;
+};
+
+static void put(struct flat *f, long x)
+{
+	if (f->n < (int)N(f->v))
+		f->v[f->n++] = x;
+}
+
+static void put_sv(struct flat *f, struct sv s, const char *base)
+{
+	put(f, s.p ? (long)(s.p - base) : -1);
+	put(f, (long)s.len);
+}
+
+static void put_err(struct flat *f, int r, const struct sip_err *e, const char *at0,
+		    const char *base)
+{
+	put(f, r);
+	if (r < 0) {
+		put(f, e->code);
+		put(f, (long)(at0 + e->off - base));
+		if (f->nwhy < (int)N(f->why))
+			f->why[f->nwhy++] = e->reason;
+	}
+}
+
+/* Every typed parser that has a fast path, on v (base: where offsets count from). */
+static void flatten(struct sv v, const char *base, struct flat *f)
+{
+	struct sip_err e;
+	struct sv rest, id;
+	struct sip_via via;
+	struct sip_addr a;
+	struct sip_contact c;
+	struct sip_cseq cs;
+	int r;
+
+	*f = (struct flat){ .n = 0 };
+	rest = v;
+	for (int k = 0; k < 8; k++) {
+		const char *at0 = rest.p;
+		e = (struct sip_err){ 0 };
+		r = sip_via_next(&rest, &via, &e);
+		put_err(f, r, &e, at0, base);
+		if (r >= 0) /* after an error rest stays where it was */
+			put_sv(f, rest, base);
+		if (r != 1)
+			break;
+		put_sv(f, via.proto, base);
+		put_sv(f, via.version, base);
+		put_sv(f, via.transport, base);
+		put_sv(f, via.host, base);
+		put(f, via.host_type);
+		put(f, via.has_rport);
+		put(f, via.port);
+		put(f, via.rport);
+		put_sv(f, via.params, base);
+		put_sv(f, via.branch, base);
+		put_sv(f, via.received, base);
+		put_sv(f, via.maddr, base);
+		put_sv(f, via.ttl, base);
+	}
+	e = (struct sip_err){ 0 };
+	r = sip_addr_parse(v, &a, &e);
+	put_err(f, r, &e, v.p, base);
+	if (r == 0) {
+		put_sv(f, a.display, base);
+		put_sv(f, a.uri, base);
+		put_sv(f, a.params, base);
+		put_sv(f, a.tag, base);
+		put(f, a.star * 4 + a.quoted * 2 + a.bracketed);
+	}
+	rest = v;
+	for (int k = 0; k < 4; k++) {
+		const char *at0 = rest.p;
+		e = (struct sip_err){ 0 };
+		r = sip_contact_next(&rest, &c, &e);
+		put_err(f, r, &e, at0, base);
+		if (r >= 0) /* after an error rest stays where it was */
+			put_sv(f, rest, base);
+		if (r != 1)
+			break;
+		put_sv(f, c.addr.uri, base);
+		put_sv(f, c.addr.params, base);
+		put_sv(f, c.addr.tag, base);
+		put(f, c.has_q * 4 + c.has_expires * 2 + c.has_reg_id);
+		put(f, c.q);
+		put(f, c.expires);
+		put(f, c.reg_id);
+		put_sv(f, c.instance, base);
+	}
+	rest = v;
+	for (int k = 0; k < 4; k++) {
+		const char *at0 = rest.p;
+		e = (struct sip_err){ 0 };
+		r = sip_addr_next(&rest, &a, &e);
+		put_err(f, r, &e, at0, base);
+		if (r >= 0) /* after an error rest stays where it was */
+			put_sv(f, rest, base);
+		if (r != 1)
+			break;
+		put_sv(f, a.display, base);
+		put_sv(f, a.uri, base);
+		put_sv(f, a.tag, base);
+	}
+	e = (struct sip_err){ 0 };
+	r = sip_cseq_parse(v, &cs, &e);
+	put_err(f, r, &e, v.p, base);
+	if (r == 0) {
+		put(f, cs.seq);
+		put(f, cs.method);
+		put_sv(f, cs.method_name, base);
+	}
+	e = (struct sip_err){ 0 };
+	r = sip_callid_parse(v, &id, &e);
+	put_err(f, r, &e, v.p, base);
+	if (r == 0)
+		put_sv(f, id, base);
+}
+
+/* A value as is (the fast paths take it when it has their shape) and after one
+ * SP (only the general code takes that) must parse the same. */
+static void check_agree(const char *what, const char *s, size_t n)
+{
+	char tmp[512];
+	struct flat a, b;
+	const char *g;
+
+	cr_assert_lt(n + 1, sizeof(tmp));
+	g = guard_place(s, n);
+	flatten(sv_make(g, n), g, &a);
+	tmp[0] = ' ';
+	memcpy(tmp + 1, s, n);
+	g = guard_place(tmp, n + 1);
+	flatten(sv_make(g, n + 1), g + 1, &b);
+	cr_assert_eq(a.n, b.n, "%s '%.*s': %d against %d facts", what, (int)n, s, a.n, b.n);
+	for (int i = 0; i < a.n; i++)
+		cr_assert_eq(a.v[i], b.v[i], "%s '%.*s': fact %d: %ld against %ld", what, (int)n, s,
+			     i, a.v[i], b.v[i]);
+	cr_assert_eq(a.nwhy, b.nwhy);
+	for (int i = 0; i < a.nwhy; i++)
+		cr_assert_str_eq(a.why[i], b.why[i], "%s '%.*s'", what, (int)n, s);
+}
+
+Test(sip_hdr, fast_and_general_paths_agree)
+{
+	static const char *const t[] = {
+		/* Via: the carrier INVITE's, and each boundary of the fast shape */
+		"SIP/2.0/UDP 203.0.113.15:5060;branch=z9hG4bK7a3f1c9e2b4d6a80.1;rport",
+		"SIP/2.0/UDP 10.20.30.40;received=192.0.2.44;branch=z9hG4bKf4a2c8e1",
+		"SIP/2.0/TCP pc33.atlanta.example.com:5061;branch=z9hG4bK776asdhds;rport=5062",
+		"SIP/2.0/TLS [2001:db8::9:1]:5061;branch=z9hG4bKas3-111",
+		"SIP/2.0/SCTP 192.0.2.1;branch=z9hG4bK_!%*+`'~x;ttl=16;maddr=224.2.0.1",
+		"SIP/2.0/WSS h.example.com;branch=z9hG4bKa,SIP/2.0/UDP 192.0.2.2;branch=z9hG4bKb",
+		"SIP/2.0/UDP 192.0.2.1;branch=y, SIP/2.0/UDP h",
+		"SIP/2.0/UDP 192.0.2.1;branch=y,",
+		"SIP/2.0/UDP 192.0.2.1;branch=y,,SIP/2.0/UDP h",
+		"SIP/2.0/UDP 192.0.2.1:05060;branch=x",
+		"SIP/2.0/UDP 192.0.2.1:0005060;branch=x",
+		"SIP/2.0/UDP 1.2.3.4",
+		"SIP/2.0/UDP 1.2.3.4:5",
+		"SIP/2.0/UDP 1.2.3.4:65535",
+		"SIP/2.0/UDP 1.2.3.4.example.com;branch=x",
+		"SIP/2.0/UDP 1.2.3.4x.com",
+		"SIP/2.0/UDP 001.002.003.004:1",
+		"SIP/2.0/UDP 1.2.3.256;branch=x",
+		"SIP/2.0/UDP 1.2.3;branch=x",
+		"SIP/2.0/UDP 1.2.3.4.;branch=x",
+		"SIP/2.0/UDP 1.2.3.4:65536",
+		"SIP/2.0/UDP 1.2.3.4:0",
+		"SIP/2.0/UDP 1.2.3.4:",
+		"SIP/2.0/UDP 1.2.3.4:50600;branch=x",
+		"SIP/2.0/UDP 1.2.3.4 :5060",
+		"SIP/2.0/UDP 1.2.3.4: 5060",
+		"SIP/2.0/UDP 1.2.3.4;rport;rport",
+		"SIP/2.0/UDP 1.2.3.4;RPORT;BRANCH=z9hG4bKq",
+		"SIP/2.0/UDP 1.2.3.4;rport=5060;branch=z9hG4bKq",
+		"SIP/2.0/UDP 1.2.3.4;rportx;branchy=1;rport",
+		"SIP/2.0/UDP 1.2.3.4;branch=z9hG4bK1;branch=z9hG4bK2",
+		"SIP/2.0/UDP 1.2.3.4;branch=a:b",
+		"SIP/2.0/UDP 1.2.3.4;branch=",
+		"SIP/2.0/UDP 1.2.3.4;branch=\"x\"",
+		"SIP/2.0/UDP 1.2.3.4;branch= x",
+		"SIP/2.0/UDP 1.2.3.4;branch=x ",
+		"SIP/2.0/UDP 1.2.3.4;x=\"a,b\";branch=y",
+		"SIP/2.0/UDP 1.2.3.4;;branch=y",
+		"SIP/2.0/UDP h;received=[2001:db8::1];rport=1",
+		"SIP/2.0/UDP h:5060 ;branch=x",
+		"SIP/2.0/UDP  h",
+		"SIP/2.0/UDPX h",
+		"SIP/2.0/udp h",
+		"SIP/2.0/UDP",
+		"SIP/2.0/UDP ",
+		"SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa_b;rport",
+		"SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		/* addresses */
+		"\"ACME Sales\" <sip:+12125550199@203.0.113.15;user=phone>;tag=as5f2c1a9b",
+		"<sip:+14155550123@198.51.100.20;user=phone>",
+		"\"ACME Sales\"<sip:a@b.example.com>;tag=x",
+		"\"ACME Sales\"  <sip:a@b.example.com>",
+		"\"A\\\"B\" <sip:a@b.example.com>",
+		"\"A\tB\" <sip:a@b.example.com>",
+		"\"\" <sip:a@b.example.com>",
+		"\"a\" sip:a@b.example.com",
+		"<sip:a@b.example.com>;tag=1;x-y=\"z\"",
+		"<sip:a@b.example.com>;TAG=abc",
+		"<sip:a@b.example.com>;tag=a_b!c",
+		"<sip:a@b.example.com>;tag=a:b",
+		"<sip:a@b.example.com>;tag",
+		"<sip:a@b.example.com>;tag=",
+		"<sip:a@b.example.com>;tag=1;tag=2",
+		"<sip:a@b.example.com>;x=1;tag=2;y",
+		"<sip:a@b.example.com>;tag=1 ",
+		"<sip:a@b.example.com> ;tag=1",
+		"<sip:a@b.example.com>x",
+		"< sip:a@b.example.com>",
+		"<sip:a@b.example.com >",
+		"sip:a@b.example.com;tag=1",
+		"sip:a@b.example.com ;tag=1",
+		"sip:a@b.example.com?x=<y>",
+		"tel:+1-212-555-1212;tag=t",
+		"<sip:a@b.example.com>,<sip:c@d.example.com>",
+		"<sip:a@b.example.com>, <sip:c@d.example.com>;q=0.5;expires=60",
+		"<sip:a@b.example.com>;q=0.5,*",
+		"<sip:a@b.example.com>;q=2",
+		"<sip:a@b.example.com>;+sip.instance=\"<urn:uuid:1>\";reg-id=1;q=1",
+		"<sip:a@b.example.com>;expires=4294967296;reg-id=7",
+		"Bob <sip:b@example.com>",
+		"*",
+		"<>",
+		"<sip:a b>",
+		"<sip:a@b",
+		"<sip:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.com>;tag="
+		"bbbbbbbbbbbbbbbbbbbbbbb",
+		"<sip:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.com>;tag=bbbbbbbbbbbbbbbbbbbb_"
+		"b",
+		/* CSeq */
+		"102 INVITE",
+		"1 ACK",
+		"123456789 BYE",
+		"1234567890 INVITE",
+		"2147483647 INVITE",
+		"2147483648 INVITE",
+		"1 FOO-BAR.baz",
+		"1 invite",
+		"1 INVITE ",
+		"1  INVITE",
+		"1\tINVITE",
+		"1 IN<V",
+		"01 INVITE",
+		"1",
+		"1 ",
+		"",
+		/* Call-ID */
+		"5f0c1b2a3d4e7f81-6a2b@203.0.113.15",
+		"a@b",
+		"@b",
+		"a@",
+		"a@b@c",
+		"a_b(c)@d",
+		"f81d4fae-7dec-11d0-a765-00a0c91e6bf6@foo.bar.com",
+		"f81d4fae-7dec-11d0-a765-00a0c91e6bf6@@foo.bar.com",
+		"f81d4fae-7dec-11d0-a765-00a0c91e6bf6@foo.bar.com ",
+		"f81d4fae-7dec-11d0-a765-00a0c91e6bf6;foo.bar.com",
+	};
+	for (size_t i = 0; i < N(t); i++)
+		check_agree("table", t[i], strlen(t[i]));
+
+	/* Call-IDs of every length to 40 with an '@' (or two, or a bad octet)
+	 * anywhere: each SSE2 block boundary and the tail. */
+	char s[64];
+	for (size_t n = 1; n <= 40; n++) {
+		for (size_t at = 0; at <= n; at++) {
+			memset(s, 'a', n);
+			if (at < n)
+				s[at] = '@';
+			check_agree("callid", s, n);
+			for (size_t j = 0; j < n; j += 5) {
+				char o = s[j];
+				s[j] = (char)(j % 10 == 0 ? '@' : j % 15 == 0 ? ';' : '_');
+				check_agree("callid", s, n);
+				s[j] = o;
+			}
 		}
 	}
 }
