@@ -667,7 +667,7 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, unsigned flags
 	unsigned nh = 0;
 
 	for (;;) {
-		const char *name, *name_end, *vs, *ve;
+		const char *name, *name_end, *vs, *ve, *colon;
 		struct sip_hdr *h;
 		uint16_t hf = 0;
 		enum sip_hdr_id id;
@@ -700,9 +700,9 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, unsigned flags
 		 * loop, which also says what is wrong.
 		 */
 		id = SIP_HDR_OTHER;
-		name_end = sip_scan_colon_lf(p, end);
-		if (likely(name_end < end && *name_end == ':')) {
-			p = name_end;
+		lf = sip_scan_line(p, end, &colon);
+		if (likely(colon != NULL)) {
+			name_end = colon;
 			if (unlikely((unsigned char)name_end[-1] <= ' '))
 				while (name_end > name &&
 				       (name_end[-1] == ' ' || name_end[-1] == '\t'))
@@ -730,17 +730,18 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, unsigned flags
 					    "header line not terminated");
 			if (*p != ':')
 				return fail(m, -EBADMSG, p, "header name not followed by a colon");
+			colon = p;
 		}
-		/* Usually one SP after the colon, then the value. */
-		p++;
-		if (likely(p < end)) {
+		/* Usually one SP after the colon, then the value (lf bounds it:
+		 * the colon lies before the line's LF, or lf is end). */
+		p = colon + 1;
+		if (likely(p < lf)) {
 			p += *p == ' ';
-			if (unlikely(p < end && (unsigned char)*p <= ' '))
-				while (p < end && (*p == ' ' || *p == '\t'))
+			if (unlikely(p < lf && (unsigned char)*p <= ' '))
+				while (p < lf && (*p == ' ' || *p == '\t'))
 					p++;
 		}
 		vs = p;
-		lf = sip_scan_lf(p, end);
 		/* The octet after LF says whether the value goes on (folding). */
 		while (unlikely(lf + 1 >= end || (unsigned char)lf[1] <= ' ')) {
 			if (lf + 1 >= end && (lf == end || stream)) {

@@ -17,3 +17,14 @@ const char *sip_scan_colon_lf_scalar(const char *p, const char *end)
 			return p;
 	return end;
 }
+
+const char *sip_scan_line_scalar(const char *p, const char *end, const char **colon)
+{
+	const char *q = sip_scan_colon_lf_scalar(p, end);
+	if (q < end && *q == ':') {
+		*colon = q;
+		return sip_scan_lf_scalar(q + 1, end);
+	}
+	*colon = NULL;
+	return q;
+}

@@ -377,6 +377,15 @@ Test(sip_scan, simd_matches_scalar)
 				cr_assert_eq(sip_scan_colon_lf(g, g + len),
 					     sip_scan_colon_lf_scalar(g, g + len));
 				cr_assert_eq(sip_scan_colon_lf(g, g + len) - g, (ptrdiff_t)want);
+				/* The line scan: LF (or end), and the colon before it. */
+				const char *cs, *cv;
+				const char *ls = sip_scan_line_scalar(g, g + len, &cs);
+				const char *lv = sip_scan_line(g, g + len, &cv);
+				size_t wl = (l < len && l != c) ? l : len;
+				cr_assert_eq(lv, ls);
+				cr_assert_eq(cv, cs);
+				cr_assert_eq(lv - g, (ptrdiff_t)wl);
+				cr_assert_eq(cv, (c < len && c < wl) ? g + c : NULL);
 			}
 		}
 	}
