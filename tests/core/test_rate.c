@@ -125,6 +125,135 @@ Test(rate, longest_prefix_table)
 	rate_table_free(tab);
 }
 
+/*
+ * Edges for any pruning by a number's first digits (a lead filter was tried and
+ * measured in docs/rating.md): numbers shorter than a three-digit lead,
+ * prefixes shorter than it, one lead with every length from 1 to 19 and a closed
+ * version under it, and a deck whose prefixes are all shorter than a lead.
+ */
+Test(rate, short_numbers_and_busy_lead)
+{
+	static const struct row deck[] = {
+		{ "1", 100, RATE_TIME_MIN, NULL },
+		{ "12", 200, RATE_TIME_MIN, NULL },
+		{ "123", 300, RATE_TIME_MIN, NULL },
+		{ "1234", 400, RATE_TIME_MIN, NULL },
+		{ "12345", 500, RATE_TIME_MIN, NULL },
+		{ "123456", 600, RATE_TIME_MIN, NULL },
+		{ "123456", -1, DAY, NULL },	   /* closed: 12345 answers from then */
+		{ "1234567", 700, 2 * DAY, NULL }, /* opens later */
+		{ "12345678", 800, RATE_TIME_MIN, NULL },
+		{ "123456789", 900, RATE_TIME_MIN, NULL },
+		{ "1234567890", 1000, RATE_TIME_MIN, NULL },
+		{ "12345678901", 1100, RATE_TIME_MIN, NULL },
+		{ "123456789012", 1200, RATE_TIME_MIN, NULL },
+		{ "1234567890123", 1300, RATE_TIME_MIN, NULL },
+		{ "12345678901234", 1400, RATE_TIME_MIN, NULL },
+		{ "123456789012345", 1500, RATE_TIME_MIN, NULL },
+		{ "1234567890123456", 1600, RATE_TIME_MIN, NULL },
+		{ "12345678901234567", 1700, RATE_TIME_MIN, NULL },
+		{ "123456789012345678", 1800, RATE_TIME_MIN, NULL },
+		{ "1234567890123456789", 1900, RATE_TIME_MIN, NULL },
+		{ "9", 9, RATE_TIME_MIN, NULL }, /* short prefixes, nothing longer */
+		{ "98", 98, RATE_TIME_MIN, NULL },
+		{ "0", 1, RATE_TIME_MIN, NULL }, /* leading zeros: lead 000 */
+		{ "000000", 6, RATE_TIME_MIN, NULL },
+		{ "555", 555, RATE_TIME_MIN, NULL }, /* exactly a lead */
+		{ "5556", 5556, RATE_TIME_MIN, NULL },
+	};
+	static const struct {
+		const char *num;
+		int64_t at;
+		int ret;
+		int64_t rate;
+		unsigned len;
+	} t[] = {
+		{ "", 0, -ENOENT, 0, 0 },
+		{ "1", 0, 0, 100, 1 },
+		{ "12", 0, 0, 200, 2 },
+		{ "13", 0, 0, 100, 1 },
+		{ "1;23", 0, 0, 100, 1 }, /* stops inside the lead */
+		{ "12a3", 0, 0, 200, 2 },
+		{ "123", 0, 0, 300, 3 },
+		{ "124", 0, 0, 200, 2 },
+		{ "129999999", 0, 0, 200, 2 },
+		{ "1239", 0, 0, 300, 3 },
+		{ "1234", 0, 0, 400, 4 },
+		{ "1234569", 0, 0, 600, 6 },
+		{ "1234569", DAY, 0, 500, 5 },
+		{ "1234567", 0, 0, 600, 6 },
+		{ "1234567", DAY, 0, 500, 5 },
+		{ "1234567", 2 * DAY, 0, 700, 7 },
+		{ "12345679", 0, 0, 600, 6 },
+		{ "12345678", DAY, 0, 800, 8 },
+		{ "1234567890123456", 0, 0, 1600, 16 },
+		{ "123456789012345678", 0, 0, 1800, 18 },
+		{ "1234567890123456780", 0, 0, 1800, 18 },
+		{ "1234567890123456789", 0, 0, 1900, 19 },
+		{ "12345678901234567890", 0, 0, 1900, 19 },
+		{ "9", 0, 0, 9, 1 },
+		{ "97", 0, 0, 9, 1 },
+		{ "98", 0, 0, 98, 2 },
+		{ "981234", 0, 0, 98, 2 },
+		{ "8", 0, -ENOENT, 0, 0 },
+		{ "87654", 0, -ENOENT, 0, 0 },
+		{ "0", 0, 0, 1, 1 },
+		{ "00", 0, 0, 1, 1 },
+		{ "00001", 0, 0, 1, 1 },
+		{ "000000", 0, 0, 6, 6 },
+		{ "0000001", 0, 0, 6, 6 },
+		{ "5", 0, -ENOENT, 0, 0 },
+		{ "55", 0, -ENOENT, 0, 0 },
+		{ "554", 0, -ENOENT, 0, 0 },
+		{ "555", 0, 0, 555, 3 },
+		{ "5557", 0, 0, 555, 3 },
+		{ "55561", 0, 0, 5556, 4 },
+	};
+	static const struct row shortdeck[] = {
+		{ "4", 4, RATE_TIME_MIN, NULL },
+		{ "44", 44, RATE_TIME_MIN, NULL },
+		{ "7", 7, RATE_TIME_MIN, NULL },
+	};
+	static const struct {
+		const char *num;
+		int ret;
+		int64_t rate;
+		unsigned len;
+	} ts[] = {
+		{ "4", 0, 4, 1 },      { "44", 0, 44, 2 },     { "441234", 0, 44, 2 },
+		{ "45", 0, 4, 1 },     { "4599", 0, 4, 1 },    { "7", 0, 7, 1 },
+		{ "77777", 0, 7, 1 },  { "5", -ENOENT, 0, 0 }, { "123", -ENOENT, 0, 0 },
+		{ "", -ENOENT, 0, 0 },
+	};
+	struct rate_table *tab = build(deck, N(deck));
+
+	for (size_t i = 0; i < N(t); i++) {
+		struct rate_match m;
+		int ret = lookup(tab, t[i].num, t[i].at, &m);
+
+		cr_assert_eq(ret, t[i].ret, "'%s': %d", t[i].num, ret);
+		if (ret)
+			continue;
+		cr_assert_eq(m.rate->rate, t[i].rate, "'%s': %lld", t[i].num,
+			     (long long)m.rate->rate);
+		cr_assert_eq(m.prefix_len, t[i].len, "'%s'", t[i].num);
+	}
+	rate_table_free(tab);
+
+	tab = build(shortdeck, N(shortdeck));
+	for (size_t i = 0; i < N(ts); i++) {
+		struct rate_match m;
+		int ret = lookup(tab, ts[i].num, 0, &m);
+
+		cr_assert_eq(ret, ts[i].ret, "'%s': %d", ts[i].num, ret);
+		if (ret)
+			continue;
+		cr_assert_eq(m.rate->rate, ts[i].rate, "'%s'", ts[i].num);
+		cr_assert_eq(m.prefix_len, ts[i].len, "'%s'", ts[i].num);
+	}
+	rate_table_free(tab);
+}
+
 Test(rate, versions_by_effective_date)
 {
 	static const struct row deck[] = {
