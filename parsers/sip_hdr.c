@@ -343,6 +343,25 @@ static int fail(struct sip_err *err, const char *base, const char *at, int code,
 	return report(err, &f, base);
 }
 
+/*
+ * The start of the next element of a comma list at [base, end): skips LWS and
+ * returns 1 with *p at the element, 0 at the end of the list (and *rest emptied),
+ * or -EBADMSG for an empty element (RFC 4475 badinv01: ",,"). Every list
+ * iterator below starts here, so they share one rule for what an element is.
+ */
+static inline int elem_start(struct sv *rest, const char *base, const char *end, const char **p,
+			     struct sip_err *err)
+{
+	*p = sws(base, end);
+	if (*p == end) {
+		*rest = sv_make(end, 0);
+		return 0;
+	}
+	if (**p == ',')
+		return fail(err, base, *p, -EBADMSG, "empty list element");
+	return 1;
+}
+
 /* ---- numbers ---- */
 
 enum { NUM_OK, NUM_BAD, NUM_BIG };
@@ -616,16 +635,13 @@ static inline bool sep_quick(const char *p, const char *end, struct sv *next)
 
 int sip_list_next(struct sv *rest, struct sv *item, struct sip_err *err)
 {
+	int r0;
 	const char *base = rest->p, *end = end_of(*rest), *p, *s, *e;
 	struct fault f;
 
-	p = sws(base, end);
-	if (p == end) {
-		*rest = sv_make(end, 0);
-		return 0;
-	}
-	if (*p == ',')
-		return fail(err, base, p, -EBADMSG, "empty list element");
+	r0 = elem_start(rest, base, end, &p, err);
+	if (r0 <= 0)
+		return r0;
 	s = p;
 	for (;;) {
 		while (p < end && !is(*p, C_LIST))
@@ -1047,18 +1063,15 @@ static inline bool via_quick(struct sv *rest, struct sip_via *v)
 /* sip_via_next() in full: any shape, and the errors. */
 static NOINLINE int via_next(struct sv *rest, struct sip_via *v, struct sip_err *err)
 {
+	int r0;
 	const char *base = rest->p, *end = end_of(*rest), *p, *s;
 	struct sv name, val;
 	struct fault f;
 	int r, kind;
 
-	p = sws(base, end);
-	if (p == end) {
-		*rest = sv_make(end, 0);
-		return 0;
-	}
-	if (*p == ',')
-		return fail(err, base, p, -EBADMSG, "empty list element");
+	r0 = elem_start(rest, base, end, &p, err);
+	if (r0 <= 0)
+		return r0;
 	memset(v, 0, sizeof(*v));
 	if (end - p > 8 && memcmp(p, "SIP/2.0/", 8) == 0) {
 		v->proto = sv_make(p, 3);
@@ -1388,16 +1401,13 @@ int sip_addr_parse(struct sv value, struct sip_addr *a, struct sip_err *err)
 
 int sip_addr_next(struct sv *rest, struct sip_addr *a, struct sip_err *err)
 {
+	int r0;
 	const char *base = rest->p, *end = end_of(*rest), *p, *q;
 	struct fault f;
 
-	p = sws(base, end);
-	if (p == end) {
-		*rest = sv_make(end, 0);
-		return 0;
-	}
-	if (*p == ',')
-		return fail(err, base, p, -EBADMSG, "empty list element");
+	r0 = elem_start(rest, base, end, &p, err);
+	if (r0 <= 0)
+		return r0;
 	*a = (struct sip_addr){ 0 };
 	q = addr_quick(base, p, end, a, NULL);
 	if (q && sep_quick(q, end, rest))
@@ -1422,17 +1432,14 @@ static bool is_star(const char *p, const char *end)
 
 int sip_contact_next(struct sv *rest, struct sip_contact *c, struct sip_err *err)
 {
+	int r0;
 	const char *base = rest->p, *end = end_of(*rest), *p, *q;
 	struct sv next;
 	struct fault f;
 
-	p = sws(base, end);
-	if (p == end) {
-		*rest = sv_make(end, 0);
-		return 0;
-	}
-	if (*p == ',')
-		return fail(err, base, p, -EBADMSG, "empty list element");
+	r0 = elem_start(rest, base, end, &p, err);
+	if (r0 <= 0)
+		return r0;
 	*c = (struct sip_contact){ 0 };
 	q = addr_quick(base, p, end, &c->addr, c);
 	if (q && sep_quick(q, end, &next) && !is_star(next.p, end)) {
@@ -1723,16 +1730,13 @@ int sip_min_se_parse(struct sv value, uint32_t *delta, struct sip_err *err)
 
 int sip_token_next(struct sv *rest, struct sv *token, struct sip_err *err)
 {
+	int r0;
 	const char *base = rest->p, *end = end_of(*rest), *p, *s;
 	struct fault f;
 
-	p = sws(base, end);
-	if (p == end) {
-		*rest = sv_make(end, 0);
-		return 0;
-	}
-	if (*p == ',')
-		return fail(err, base, p, -EBADMSG, "empty list element");
+	r0 = elem_start(rest, base, end, &p, err);
+	if (r0 <= 0)
+		return r0;
 	s = p;
 	p = span(p, end, C_TOKEN);
 	if (p == s)
