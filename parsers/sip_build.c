@@ -507,6 +507,12 @@ int sip_build_response(struct sip_build *b, const struct sip_msg *m, const struc
 		const struct sip_hdr *h = &m->hdrs[i];
 		switch (h->id) {
 		case SIP_HDR_VIA:
+			if (r->nvia && m->first[SIP_HDR_VIA] == i) {
+				sip_build_copy(b, SV_LIT("Via: "));
+				emit(b, r->via, r->nvia);
+				sip_build_copy(b, SV_LIT("\r\n"));
+				continue;
+			}
 			break;
 		case SIP_HDR_FROM:
 		case SIP_HDR_TO:

@@ -196,13 +196,19 @@ struct sip_reply {
 	unsigned nhdrs;
 	struct sv body; /* may be empty (then write no Content-Type in hdrs) */
 	unsigned flags; /* SIP_REPLY_* */
+	/* When nvia > 0: the value of the first Via header line, as pieces sent in
+	 * order (RFC 3581: the top via-parm with received= and rport= filled in,
+	 * then the rest of the line's value as a view). */
+	const struct sv *via;
+	unsigned nvia;
 };
 
 /*
  * Append a response to request m (RFC 3261 §8.2.6): "SIP/2.0 status reason",
  * then by reference, in the order received, every Via, the first From, To,
  * Call-ID and CSeq (and Record-Route with SIP_REPLY_RECORD_ROUTE), the To with
- * ";tag=" r->to_tag appended when r->to_tag is set and To has no tag yet; then
+ * ";tag=" r->to_tag appended when r->to_tag is set and To has no tag yet, and
+ * the first Via's value replaced by r->via[0..nvia) when given; then
  * the extra headers, Content-Length, the empty line and the body. m's buffer
  * must live until the response is sent or flattened (flatten it to keep it for
  * retransmission).

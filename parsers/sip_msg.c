@@ -631,6 +631,7 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, unsigned flags
 	m->status = 0;
 	m->flags = 0;
 	m->nhdrs = 0;
+	m->hdr_end = 0;
 	m->content_length = 0;
 	m->err = (struct sip_err){ 0, 0, NULL };
 	memset(m->first, 0xff, sizeof(m->first));

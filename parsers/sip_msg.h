@@ -45,7 +45,10 @@ void sip_msg_init(struct sip_msg *m, struct sip_hdr *hdrs, uint16_t cap);
  *   -EMSGSIZE  over lim->max_msg or lim->max_hdr_len (answer 513);
  *   -E2BIG     more headers than lim->max_hdrs or the array holds.
  * On every failure m->err is set; the fields of m are then undefined except that
- * the start line is valid when m->type is non-zero (a server can still answer).
+ * the start line is valid when m->type is non-zero, and every header is indexed
+ * when m->hdr_end is non-zero (the failure was about the body: Content-Length
+ * beyond a datagram, or the size limit), so that a server can still answer
+ * 400 or 513.
  * lim may be NULL for sip_limits_default.
  */
 int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, unsigned flags,

@@ -5,9 +5,11 @@
 #   scripts/deps.sh test   that, plus what the tests, fuzzers and benchmarks need
 set -euo pipefail
 
-run_pkgs=(gcc pkg-config meson ninja-build libcjson-dev libhiredis-dev)
+run_pkgs=(gcc pkg-config meson ninja-build libcjson-dev libhiredis-dev liburing-dev
+	  libmicrohttpd-dev libyaml-dev)
 test_pkgs=(libcriterion-dev clang libclang-rt-14-dev clang-format valgrind
-	   libosip2-dev libsofia-sip-ua-dev python3 redis-server redis-tools)
+	   libosip2-dev libsofia-sip-ua-dev python3 redis-server redis-tools
+	   sip-tester kamailio tshark)
 
 want=("${run_pkgs[@]}")
 [ "${1:-run}" = test ] && want+=("${test_pkgs[@]}")

@@ -883,3 +883,37 @@ Test(sip_build, einval_leaves_the_builder_unchanged)
 	cr_assert_eq(sip_build_relay(&b, &m, NULL), 0);
 	flatten_expect(&b, req, "NULL relay");
 }
+
+/* RFC 3581: the first Via's value given as pieces replaces that line only. */
+Test(sip_build, response_top_via_pieces)
+{
+	static const char req[] = "OPTIONS sip:sipring@192.0.2.1 SIP/2.0\r\n"
+				  "v: SIP/2.0/UDP 10.0.0.1:5062;rport;branch=z9hG4bK-a, "
+				  "SIP/2.0/UDP 10.0.0.9;branch=z9hG4bK-z\r\n"
+				  "Via: SIP/2.0/UDP 10.0.0.8;branch=z9hG4bK-y\r\n"
+				  "To: <sip:sipring@192.0.2.1>\r\nFrom: <sip:m@x>;tag=1\r\n"
+				  "Call-ID: v1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+	struct sip_msg m;
+	struct sip_build b;
+	parse_guarded(&m, req, 0);
+	const struct sip_hdr *v = sip_msg_hdr(&m, SIP_HDR_VIA);
+	const char *rport = strstr(v->value.p, ";rport");
+	const char *comma = strchr(v->value.p, ',');
+	const struct sv parts[] = {
+		sv_range(v->value.p, rport),
+		sv_range(rport + 6, comma),
+		SV_LIT(";received=203.0.113.5;rport=40000"),
+		sv_range(comma, v->value.p + v->value.len),
+	};
+	struct sip_reply r = { .status = 200, .to_tag = SV_LIT("t"), .via = parts, .nvia = 4 };
+	sip_build_init(&b, iov, NIOV, scratch, sizeof(scratch));
+	cr_assert_eq(sip_build_response(&b, &m, &r), 0);
+	flatten_expect(&b,
+		       "SIP/2.0 200 OK\r\n"
+		       "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bK-a;received=203.0.113.5;"
+		       "rport=40000, SIP/2.0/UDP 10.0.0.9;branch=z9hG4bK-z\r\n"
+		       "Via: SIP/2.0/UDP 10.0.0.8;branch=z9hG4bK-y\r\n"
+		       "To: <sip:sipring@192.0.2.1>;tag=t\r\nFrom: <sip:m@x>;tag=1\r\n"
+		       "Call-ID: v1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+		       "top via pieces");
+}

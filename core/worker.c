@@ -1,0 +1,853 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * worker.c: one worker's loop and the answers the core gives by itself.
+ *
+ * A message arrives (a datagram, or a message framed out of a TCP stream), is
+ * parsed in place (views into the receive buffer), checked (sip_check.h), and
+ * either answered at once or dropped and counted:
+ *
+ *   parse failed ──────────────── headers indexed? request ─► 400 / 513
+ *                                 else ─► dropped (parse)
+ *   sip_msg_check() verdict ───── 400 / 416 / 505 with the reason as the
+ *                                 reason phrase; a bad response is dropped
+ *   larger than max_message_size  513
+ *   response ──────────────────── branch names another worker ─► handed over
+ *                                 else no transaction yet ─► dropped (response)
+ *   request while stopping ────── 503 (ACK: absorbed)
+ *   request not for us ────────── Proxy-Require unknown ─► 420,
+ *                                 Max-Forwards 0 ─► 483, else 404 (no routing yet)
+ *   request for us ────────────── ACK absorbed; Require unknown ─► 420;
+ *                                 OPTIONS ─► 200; CANCEL ─► 481; others ─► 501
+ *
+ * Responses go where RFC 3261 §18.2.2 and RFC 3581 say: over TCP on the
+ * connection the request came on; over UDP to the source address and port when
+ * the top Via has rport, else to the source address and the Via's sent-by port
+ * (5060 when absent). The top Via of the answer carries received= (when the
+ * source differs from the sent-by host) and rport=<source port> (when asked).
+ * The To tag of a stateless answer is a hash of the request's dialog
+ * identifiers, so a retransmitted request gets the same tag.
+ */
+#define _GNU_SOURCE
+#include "worker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "parsers/sip_build.h"
+#include "parsers/sip_check.h"
+#include "parsers/sip_hdr.h"
+#include "parsers/sip_msg.h"
+#include "parsers/sip_uri.h"
+
+#define WORKER_MAX_HDRS 128
+#define WORKER_IOV	64
+#define WORKER_SCRATCH	4096
+
+/* Where a message came from and how to answer it. */
+struct origin {
+	unsigned sock;	       /* UDP: uio socket index */
+	struct uio_conn *conn; /* TCP: the connection, else NULL */
+	const struct sockaddr *src;
+	socklen_t srclen;
+};
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void worker_wake(struct worker *w)
+{
+	uint64_t one = 1;
+	ssize_t r = write(w->wake_fd, &one, sizeof(one));
+	(void)r;
+}
+
+/* ---- small helpers ---- */
+
+static uint16_t sa_port(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	if (sa->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	return 0;
+}
+
+static void sa_set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+/* The source address as text (no port, IPv6 without brackets). */
+static size_t sa_ip_text(const struct sockaddr *sa, char *buf, size_t len)
+{
+	const void *a = sa->sa_family == AF_INET
+				? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+				: (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (!inet_ntop(sa->sa_family, a, buf, (socklen_t)len))
+		return 0;
+	return strlen(buf);
+}
+
+/* Parse a numeric host (IPv4 or IPv6, no brackets) from a view. */
+static bool host_ip(struct sv host, struct snap_addr *out)
+{
+	char tmp[64];
+	if (host.len == 0 || host.len >= sizeof(tmp))
+		return false;
+	memcpy(tmp, host.p, host.len);
+	tmp[host.len] = 0;
+	if (inet_pton(AF_INET, tmp, out->ip) == 1) {
+		out->family = AF_INET;
+		return true;
+	}
+	if (inet_pton(AF_INET6, tmp, out->ip) == 1) {
+		out->family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
+/* Whether the Request-URI names this node. */
+static bool for_us(const struct worker *w, const struct sip_msg *m)
+{
+	const struct snap *s = w->snap;
+	struct sip_uri u;
+	if (sip_uri_parse(m->ruri, &u, NULL) < 0 || u.host_type == SIP_HOST_NONE)
+		return false;
+	bool host_ok = false;
+	if (u.host_type == SIP_HOST_NAME) {
+		if (sv_caseeq_lit(u.host, "localhost"))
+			host_ok = true;
+		else if (s->conf.advertised_host && *s->conf.advertised_host &&
+			 sv_caseeq(u.host, sv_cstr(s->conf.advertised_host)))
+			host_ok = true;
+		for (unsigned i = 0; !host_ok && i < s->conf.ndomains; i++)
+			host_ok = sv_caseeq(u.host, sv_cstr(s->conf.domains[i]));
+	} else {
+		struct snap_addr a;
+		if (host_ip(u.host, &a))
+			for (unsigned i = 0; !host_ok && i < s->naddrs; i++)
+				host_ok =
+					s->addrs[i].family == a.family &&
+					!memcmp(s->addrs[i].ip, a.ip, a.family == AF_INET ? 4 : 16);
+	}
+	if (!host_ok)
+		return false;
+	if (u.port == 0)
+		return true;
+	for (unsigned i = 0; i < s->nports; i++)
+		if (s->ports[i] == u.port)
+			return true;
+	return false;
+}
+
+static bool tag_supported(const struct snap *s, struct sv tag)
+{
+	for (unsigned i = 0; i < s->conf.nsupported; i++)
+		if (sv_caseeq(tag, sv_cstr(s->conf.supported[i])))
+			return true;
+	return false;
+}
+
+/* Option tags of every `id` header (Require or Proxy-Require) that this node
+ * does not support, written comma-separated into out; returns how many. */
+static unsigned unsupported_tags(const struct worker *w, const struct sip_msg *m,
+				 enum sip_hdr_id id, char *out, size_t cap, size_t *outlen)
+{
+	unsigned n = 0;
+	size_t len = 0;
+	for (const struct sip_hdr *h = sip_msg_hdr(m, id); h; h = sip_msg_hdr_next(m, h)) {
+		struct sv rest = h->value, tok;
+		while (sip_token_next(&rest, &tok, NULL) > 0) {
+			if (tag_supported(w->snap, tok))
+				continue;
+			if (len + tok.len + 2 < cap) {
+				if (len) {
+					memcpy(out + len, ", ", 2);
+					len += 2;
+				}
+				memcpy(out + len, tok.p, tok.len);
+				len += tok.len;
+			}
+			n++;
+		}
+	}
+	*outlen = len;
+	return n;
+}
+
+static uint64_t fnv1a(uint64_t h, struct sv s)
+{
+	for (size_t i = 0; i < s.len; i++) {
+		h ^= (uint8_t)s.p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* ---- tracing ---- */
+
+static void trace_msg(struct worker *w, const struct origin *o, const struct sockaddr *from,
+		      socklen_t fromlen, const struct sockaddr *to, const char *data, size_t len,
+		      struct sv callid)
+{
+	(void)fromlen;
+	if (!trace_match(&w->snap->trace, from, to, data, len, callid))
+		return;
+	struct trace_rec **slot = ring_reserve(&w->trace);
+	if (!slot) {
+		STAT_INC(w->stats, trace_drops);
+		return;
+	}
+	struct trace_rec *r = trace_rec_new(o->conn ? TRACE_TCP : TRACE_UDP, from, to, data, len);
+	if (!r) {
+		STAT_INC(w->stats, trace_drops);
+		return;
+	}
+	*slot = r;
+	ring_commit(&w->trace);
+}
+
+/* Our local address of an origin (for the trace): the bound socket's. */
+static void local_addr(struct worker *w, const struct origin *o, struct sockaddr_storage *ss)
+{
+	socklen_t len = sizeof(*ss);
+	int fd = o->conn ? o->conn->fd : w->io.udp_fd[o->sock];
+	memset(ss, 0, sizeof(*ss));
+	if (getsockname(fd, (struct sockaddr *)ss, &len) < 0)
+		ss->ss_family = o->src->sa_family;
+}
+
+/* ---- sending ---- */
+
+static void send_iov(struct worker *w, const struct origin *o, const struct sockaddr *to,
+		     socklen_t tolen, const struct iovec *iov, unsigned n, size_t len,
+		     uint16_t status)
+{
+	int ret = o->conn ? uio_send_tcp(&w->io, o->conn, iov, n)
+			  : uio_send_udp(&w->io, o->sock, to, tolen, iov, n);
+	if (ret < 0) {
+		if (ret == -ENOBUFS)
+			STAT_INC(w->stats, drops[STATS_DROP_NOBUFS]);
+		else
+			STAT_INC(w->stats, tx_errors);
+		return;
+	}
+	STAT_INC(w->stats, tx_msgs);
+	STAT_ADD(w->stats, tx_bytes, len);
+	if (status >= 100 && status < 700)
+		STAT_INC(w->stats, tx_responses[status]);
+	if (w->snap->tracing) {
+		char flat[65536];
+		size_t off = 0;
+		for (unsigned i = 0; i < n && off + iov[i].iov_len <= sizeof(flat); i++) {
+			memcpy(flat + off, iov[i].iov_base, iov[i].iov_len);
+			off += iov[i].iov_len;
+		}
+		struct sockaddr_storage self;
+		local_addr(w, o, &self);
+		trace_msg(w, o, (struct sockaddr *)&self, sizeof(self), to, flat, off,
+			  (struct sv){ NULL, 0 });
+	}
+}
+
+/*
+ * Answer request m with `status` (reason: empty for the standard phrase) and
+ * extra headers. Fills the top Via per RFC 3581 and picks the destination.
+ */
+static void reply(struct worker *w, const struct origin *o, const struct sip_msg *m,
+		  uint16_t status, struct sv reason, const struct sip_build_field *extra,
+		  unsigned nextra)
+{
+	struct iovec iov[WORKER_IOV];
+	char scratch[WORKER_SCRATCH];
+	struct sip_build b;
+	sip_build_init(&b, iov, WORKER_IOV, scratch, sizeof(scratch));
+
+	/* Top Via: received= and rport= (RFC 3581, RFC 3261 §18.2.1). */
+	const struct sip_hdr *vh = sip_msg_hdr(m, SIP_HDR_VIA);
+	struct sip_via v;
+	struct sv rest, via_parts[5];
+	unsigned nvia = 0;
+	char ipbuf[INET6_ADDRSTRLEN], add[INET6_ADDRSTRLEN + 40];
+	struct sockaddr_storage dst;
+	socklen_t dstlen = o->srclen;
+	memcpy(&dst, o->src, o->srclen);
+	if (!vh)
+		return;
+	rest = vh->value;
+	const char *first_start = rest.p;
+	if (sip_via_next(&rest, &v, NULL) <= 0)
+		return;
+	const char *first_end = v.params.len ? v.params.p + v.params.len : v.host.p + v.host.len;
+	if (!v.params.len) {
+		/* sent-by may have a port (and IPv6 brackets) after the host */
+		const char *p = v.host.p + v.host.len;
+		while (p < vh->value.p + vh->value.len && *p != ',' && *p != ';' && *p != ' ' &&
+		       *p != '\t' && *p != '\r')
+			p++;
+		first_end = p;
+	}
+	size_t iplen = sa_ip_text(o->src, ipbuf, sizeof(ipbuf));
+	struct snap_addr sent_by, src_ip;
+	bool differs = true;
+	if (host_ip(v.host, &sent_by) && host_ip(sv_make(ipbuf, iplen), &src_ip))
+		differs = sent_by.family != src_ip.family ||
+			  memcmp(sent_by.ip, src_ip.ip, sent_by.family == AF_INET ? 4 : 16);
+	size_t addlen = 0;
+	if (differs && !v.received.len)
+		addlen +=
+			(size_t)snprintf(add + addlen, sizeof(add) - addlen, ";received=%s", ipbuf);
+	if (v.has_rport) {
+		/* Drop the bare ";rport" and write ";rport=N" at the end of the via-parm. */
+		const char *rp = NULL, *rp_end = NULL;
+		struct sv prest = v.params, pn, pv;
+		while (sip_param_next(&prest, &pn, &pv, NULL) > 0) {
+			if (sv_caseeq_lit(pn, "rport")) {
+				rp = pn.p - 1; /* its ';' */
+				rp_end = pv.len ? pv.p + pv.len : pn.p + pn.len;
+				break;
+			}
+		}
+		if (rp && rp >= first_start) {
+			via_parts[nvia++] = sv_range(first_start, rp);
+			via_parts[nvia++] = sv_range(rp_end, first_end);
+		} else {
+			via_parts[nvia++] = sv_range(first_start, first_end);
+		}
+		addlen += (size_t)snprintf(add + addlen, sizeof(add) - addlen, ";rport=%u",
+					   sa_port(o->src));
+	} else {
+		via_parts[nvia++] = sv_range(first_start, first_end);
+		if (!o->conn)
+			sa_set_port(&dst, v.port ? v.port : 5060);
+	}
+	if (addlen) {
+		via_parts[nvia++] = sv_make(add, addlen);
+		via_parts[nvia++] = sv_range(first_end, vh->value.p + vh->value.len);
+	} else {
+		nvia = 0; /* unchanged: copy the line as received */
+	}
+
+	/* A deterministic To tag for stateless answers. */
+	char tag[17];
+	struct sv to_tag = { NULL, 0 };
+	if (status > 100) {
+		uint64_t h = fnv1a(0xcbf29ce484222325ull ^ w->to_tag_salt, m->ruri);
+		const struct sip_hdr *ci = sip_msg_hdr(m, SIP_HDR_CALL_ID);
+		const struct sip_hdr *fr = sip_msg_hdr(m, SIP_HDR_FROM);
+		const struct sip_hdr *cs = sip_msg_hdr(m, SIP_HDR_CSEQ);
+		if (ci)
+			h = fnv1a(h, ci->value);
+		if (fr)
+			h = fnv1a(h, fr->value);
+		if (cs)
+			h = fnv1a(h, cs->value);
+		snprintf(tag, sizeof(tag), "%016" PRIx64, h);
+		to_tag = sv_make(tag, 16);
+	}
+
+	struct sip_build_field fields[12];
+	unsigned nf = 0;
+	for (unsigned i = 0; i < nextra && nf < 11; i++)
+		fields[nf++] = extra[i];
+	const char *server = w->snap->conf.server_header;
+	if (server && *server)
+		fields[nf++] = (struct sip_build_field){ SV_LIT("Server"), sv_cstr(server) };
+
+	struct sip_reply r = {
+		.status = status,
+		.reason = reason,
+		.to_tag = to_tag,
+		.hdrs = fields,
+		.nhdrs = nf,
+		.via = via_parts,
+		.nvia = nvia,
+	};
+	if (sip_build_response(&b, m, &r) < 0) {
+		STAT_INC(w->stats, drops[STATS_DROP_NOBUFS]);
+		return;
+	}
+	send_iov(w, o, (struct sockaddr *)&dst, dstlen, b.iov, b.niov, b.len, status);
+}
+
+/* A reason phrase from a parser's reason ("bad CSeq" -> "Bad CSeq"), safe for
+ * a status line (no CR/LF), in buf. */
+static struct sv phrase(const char *reason, char *buf, size_t cap)
+{
+	size_t n = 0;
+	for (const char *p = reason; p && *p && n + 1 < cap; p++)
+		buf[n++] = (*p == '\r' || *p == '\n') ? ' ' : *p;
+	if (n && buf[0] >= 'a' && buf[0] <= 'z')
+		buf[0] = (char)(buf[0] - 'a' + 'A');
+	return sv_make(buf, n);
+}
+
+/* ---- handling one message ---- */
+
+static void handle_request(struct worker *w, const struct origin *o, const struct sip_msg *m)
+{
+	static const struct sip_build_field options_hdrs[] = {
+		{ SV_LIT("Allow"), SV_LIT("OPTIONS, ACK, CANCEL") },
+		{ SV_LIT("Accept"), SV_LIT("application/sdp") },
+	};
+	char buf[512];
+	size_t len;
+
+	if (m->method == SIP_METHOD_ACK) {
+		STAT_INC(w->stats, drops[STATS_DROP_ACK]);
+		return;
+	}
+	if (w->stopping) {
+		static const struct sip_build_field ra[] = { { SV_LIT("Retry-After"),
+							       SV_LIT("5") } };
+		reply(w, o, m, 503, SV_LIT("Shutting Down"), ra, 1);
+		return;
+	}
+	if (!for_us(w, m)) {
+		if (unsupported_tags(w, m, SIP_HDR_PROXY_REQUIRE, buf, sizeof(buf), &len)) {
+			struct sip_build_field f = { SV_LIT("Unsupported"), sv_make(buf, len) };
+			reply(w, o, m, 420, (struct sv){ NULL, 0 }, &f, 1);
+			return;
+		}
+		const struct sip_hdr *mf = sip_msg_hdr(m, SIP_HDR_MAX_FORWARDS);
+		uint32_t hops;
+		if (mf && sip_uint_parse(mf->value, 255, &hops, NULL) == 0 && hops == 0) {
+			reply(w, o, m, 483, (struct sv){ NULL, 0 }, NULL, 0);
+			return;
+		}
+		reply(w, o, m, 404, (struct sv){ NULL, 0 }, NULL, 0);
+		return;
+	}
+	if (m->method != SIP_METHOD_CANCEL &&
+	    unsupported_tags(w, m, SIP_HDR_REQUIRE, buf, sizeof(buf), &len)) {
+		struct sip_build_field f = { SV_LIT("Unsupported"), sv_make(buf, len) };
+		reply(w, o, m, 420, (struct sv){ NULL, 0 }, &f, 1);
+		return;
+	}
+	switch (m->method) {
+	case SIP_METHOD_OPTIONS: {
+		struct sip_build_field f[3] = { options_hdrs[0], options_hdrs[1] };
+		unsigned n = 2;
+		len = 0;
+		for (unsigned i = 0; i < w->snap->conf.nsupported; i++) {
+			size_t l = strlen(w->snap->conf.supported[i]);
+			if (len + l + 2 >= sizeof(buf))
+				break;
+			if (len) {
+				memcpy(buf + len, ", ", 2);
+				len += 2;
+			}
+			memcpy(buf + len, w->snap->conf.supported[i], l);
+			len += l;
+		}
+		if (len)
+			f[n++] = (struct sip_build_field){ SV_LIT("Supported"), sv_make(buf, len) };
+		reply(w, o, m, 200, (struct sv){ NULL, 0 }, f, n);
+		return;
+	}
+	case SIP_METHOD_CANCEL:
+		reply(w, o, m, 481, (struct sv){ NULL, 0 }, NULL, 0);
+		return;
+	default:
+		reply(w, o, m, 501, (struct sv){ NULL, 0 }, NULL, 0);
+		return;
+	}
+}
+
+static void handover(struct worker *w, unsigned to, const struct origin *o, const char *data,
+		     size_t len)
+{
+	struct daemon *d = w->d;
+	struct ring *r = &d->handover[w->id * d->nworkers + to];
+	struct handover **slot = ring_reserve(r);
+	struct handover *h = slot ? malloc(sizeof(*h) + len) : NULL;
+	if (!h) {
+		STAT_INC(w->stats, drops[STATS_DROP_NOBUFS]);
+		return;
+	}
+	h->sock = (uint16_t)o->sock;
+	h->srclen = o->srclen;
+	memcpy(&h->src, o->src, o->srclen);
+	h->len = (uint32_t)len;
+	memcpy(h->data, data, len);
+	*slot = h;
+	ring_commit(r);
+	STAT_INC(w->stats, handover_out);
+	worker_wake(&d->workers[to]);
+}
+
+/* The worker a response belongs to by its top Via branch, or -1 for "not ours". */
+static int branch_owner(const struct worker *w, const struct sip_msg *m)
+{
+	const struct sip_hdr *vh = sip_msg_hdr(m, SIP_HDR_VIA);
+	struct sip_via v;
+	struct sv rest;
+	if (!vh)
+		return -1;
+	rest = vh->value;
+	if (sip_via_next(&rest, &v, NULL) <= 0)
+		return -1;
+	size_t pl = sizeof(WORKER_BRANCH_PREFIX) - 1;
+	if (v.branch.len <= pl || memcmp(v.branch.p, WORKER_BRANCH_PREFIX, pl))
+		return -1;
+	unsigned id = 0;
+	size_t i = pl;
+	for (; i < v.branch.len && v.branch.p[i] >= '0' && v.branch.p[i] <= '9' && i < pl + 4; i++)
+		id = id * 10 + (unsigned)(v.branch.p[i] - '0');
+	if (i == pl || i >= v.branch.len || v.branch.p[i] != '.' || id >= w->d->nworkers)
+		return -1;
+	return (int)id;
+}
+
+/*
+ * One message: data[0..len) as received (a datagram, or one framed message of
+ * a stream). trunc: a datagram cut at the buffer's end.
+ */
+static void handle(struct worker *w, const struct origin *o, const char *data, size_t len,
+		   bool trunc, bool handed)
+{
+	struct sip_hdr hdrs[WORKER_MAX_HDRS];
+	struct sip_msg m;
+	struct sip_check c;
+	struct sip_limits lim = { 65535 + 4096, 8192, WORKER_MAX_HDRS };
+	char pbuf[128];
+	const struct conf *cf = &w->snap->conf;
+
+	STAT_INC(w->stats, rx_msgs);
+	STAT_ADD(w->stats, rx_bytes, len);
+	sip_msg_init(&m, hdrs, WORKER_MAX_HDRS);
+	int ret = sip_msg_parse(&m, data, len, 0, &lim);
+
+	if (w->snap->tracing) {
+		struct sockaddr_storage self;
+		local_addr(w, o, &self);
+		struct sv ci = { NULL, 0 };
+		if (ret > 0) {
+			const struct sip_hdr *h = sip_msg_hdr(&m, SIP_HDR_CALL_ID);
+			if (h)
+				ci = h->value;
+		}
+		trace_msg(w, o, o->src, o->srclen, (struct sockaddr *)&self, data, len, ci);
+	}
+
+	if (ret < 0) {
+		STAT_INC(w->stats, parse_errors);
+		if (m.type != SIP_MSG_REQUEST || m.hdr_end == 0 ||
+		    sip_msg_check(&m, &c) == SIP_CHECK_DROP) {
+			STAT_INC(w->stats, drops[m.type == SIP_MSG_RESPONSE ? STATS_DROP_RESPONSE
+									    : STATS_DROP_PARSE]);
+			return;
+		}
+		if (c.action)
+			reply(w, o, &m, (uint16_t)c.action, phrase(c.reason, pbuf, sizeof(pbuf)),
+			      NULL, 0);
+		else if (trunc || ret == -EMSGSIZE)
+			reply(w, o, &m, 513, (struct sv){ NULL, 0 }, NULL, 0);
+		else
+			reply(w, o, &m, 400, phrase(m.err.reason, pbuf, sizeof(pbuf)), NULL, 0);
+		return;
+	}
+	if (m.type == SIP_MSG_REQUEST)
+		STAT_INC(w->stats, rx_requests[m.method < SIP_METHOD__COUNT ? m.method : 0]);
+	else
+		STAT_INC(w->stats, rx_responses[m.status / 100]);
+
+	if (sip_msg_check(&m, &c)) {
+		STAT_INC(w->stats, parse_errors);
+		if (c.action == SIP_CHECK_DROP) {
+			STAT_INC(w->stats, drops[STATS_DROP_RESPONSE]);
+			return;
+		}
+		reply(w, o, &m, (uint16_t)c.action, phrase(c.reason, pbuf, sizeof(pbuf)), NULL, 0);
+		return;
+	}
+	if (trunc || m.msg_len > cf->max_message_size) {
+		if (m.type == SIP_MSG_REQUEST)
+			reply(w, o, &m, 513, (struct sv){ NULL, 0 }, NULL, 0);
+		else
+			STAT_INC(w->stats, drops[STATS_DROP_TOO_LARGE]);
+		return;
+	}
+	if (m.type == SIP_MSG_RESPONSE) {
+		int owner = branch_owner(w, &m);
+		if (owner >= 0 && (unsigned)owner != w->id && !o->conn && !handed) {
+			handover(w, (unsigned)owner, o, data, len);
+			return;
+		}
+		/* No client transactions yet (issue 4): nothing waits for it. */
+		STAT_INC(w->stats, drops[STATS_DROP_RESPONSE]);
+		return;
+	}
+	handle_request(w, o, &m);
+}
+
+/* ---- driver callbacks ---- */
+
+static bool all_crlf(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != '\r' && p[i] != '\n')
+			return false;
+	return true;
+}
+
+static void on_udp(void *arg, unsigned sock, const struct sockaddr *from, socklen_t fromlen,
+		   char *data, size_t len, bool trunc)
+{
+	struct worker *w = arg;
+	struct origin o = { .sock = sock, .conn = NULL, .src = from, .srclen = fromlen };
+	if (len == 0 || all_crlf(data, len)) {
+		STAT_INC(w->stats, keepalives);
+		return;
+	}
+	handle(w, &o, data, len, trunc, false);
+}
+
+static void idle_expired(struct timer *t, void *arg)
+{
+	struct worker *w = arg;
+	uint32_t idx = (uint32_t)(t - w->conn_timers);
+	struct uio_conn *c = &w->io.conns[idx];
+	if (c->open && !c->closing) {
+		STAT_INC(w->stats, tcp_idle_closed);
+		uio_close(&w->io, c);
+	}
+}
+
+static void on_tcp_open(void *arg, struct uio_conn *c)
+{
+	struct worker *w = arg;
+	STAT_INC(w->stats, tcp_accepted);
+	STAT_SET(w->stats, tcp_active, uio_nconns(&w->io));
+	struct timer *t = &w->conn_timers[c->idx];
+	timer_init(t, idle_expired, w);
+	timer_add(&w->tw, t, w->now_ms + (uint64_t)w->snap->conf.tcp_idle_timeout_s * 1000);
+	if (w->stopping)
+		uio_close(&w->io, c);
+}
+
+static void on_tcp_close(void *arg, struct uio_conn *c, int reason)
+{
+	struct worker *w = arg;
+	(void)reason;
+	timer_del(&w->tw, &w->conn_timers[c->idx]);
+	STAT_INC(w->stats, tcp_closed);
+	STAT_SET(w->stats, tcp_active, uio_nconns(&w->io) - 1);
+}
+
+static ssize_t on_tcp(void *arg, struct uio_conn *c, char *data, size_t len)
+{
+	struct worker *w = arg;
+	struct origin o = {
+		.sock = 0, .conn = c, .src = (const struct sockaddr *)&c->peer, .srclen = c->peerlen
+	};
+	struct sip_limits lim = { w->snap->conf.max_message_size, 8192, WORKER_MAX_HDRS };
+	size_t used = 0;
+
+	timer_add(&w->tw, &w->conn_timers[c->idx],
+		  w->now_ms + (uint64_t)w->snap->conf.tcp_idle_timeout_s * 1000);
+	while (used < len) {
+		size_t skip = 0;
+		struct sip_err err;
+		ssize_t n = sip_stream_frame(data + used, len - used, &lim, &skip, &err);
+		/* RFC 5626 §4.4.1: a double-CRLF ping gets a single-CRLF pong. */
+		for (size_t i = 0; i + 3 < skip; i++) {
+			if (!memcmp(data + used + i, "\r\n\r\n", 4)) {
+				struct iovec pong = { (void *)"\r\n", 2 };
+				uio_send_tcp(&w->io, c, &pong, 1);
+				STAT_INC(w->stats, keepalives);
+				i += 3;
+			}
+		}
+		if (n == -EAGAIN) {
+			/* Keep a partial CRLF run only if it may still become a ping. */
+			if (skip == len - used && skip >= 4)
+				used += skip - (skip % 4 == 0 ? 0 : skip % 4);
+			break;
+		}
+		if (n == -EMSGSIZE) {
+			/* Too large for the stream: answer 513 if the headers are here. */
+			struct sip_hdr hdrs[WORKER_MAX_HDRS];
+			struct sip_msg m;
+			struct sip_check ck;
+			struct sip_limits big = { UINT32_MAX, 8192, WORKER_MAX_HDRS };
+			sip_msg_init(&m, hdrs, WORKER_MAX_HDRS);
+			STAT_INC(w->stats, rx_msgs);
+			STAT_INC(w->stats, parse_errors);
+			sip_msg_parse(&m, data + used + skip, len - used - skip, SIP_PARSE_STREAM,
+				      &big);
+			if (m.type == SIP_MSG_REQUEST && m.hdr_end && !sip_msg_check(&m, &ck))
+				reply(w, &o, &m, 513, (struct sv){ NULL, 0 }, NULL, 0);
+			else
+				STAT_INC(w->stats, drops[STATS_DROP_TOO_LARGE]);
+			return -1;
+		}
+		if (n < 0) {
+			/* Framing lost: nothing after this can be trusted. */
+			STAT_INC(w->stats, rx_msgs);
+			STAT_INC(w->stats, parse_errors);
+			STAT_INC(w->stats, drops[STATS_DROP_PARSE]);
+			return -1;
+		}
+		handle(w, &o, data + used + skip, (size_t)n, false, false);
+		used += skip + (size_t)n;
+		if (!c->open || c->closing)
+			break;
+	}
+	return (ssize_t)used;
+}
+
+static void drain_handover(struct worker *w)
+{
+	struct daemon *d = w->d;
+	for (unsigned from = 0; from < d->nworkers; from++) {
+		struct ring *r = &d->handover[from * d->nworkers + w->id];
+		struct handover **slot;
+		while ((slot = ring_peek(r))) {
+			struct handover *h = *slot;
+			ring_release(r);
+			STAT_INC(w->stats, handover_in);
+			struct origin o = { .sock = h->sock,
+					    .conn = NULL,
+					    .src = (struct sockaddr *)&h->src,
+					    .srclen = h->srclen };
+			if (h->sock < w->io.nudp)
+				handle(w, &o, h->data, h->len, false, true);
+			free(h);
+		}
+	}
+}
+
+static void on_wake(void *arg)
+{
+	drain_handover(arg);
+}
+
+static const struct uio_ops worker_ops = {
+	.udp = on_udp,
+	.tcp = on_tcp,
+	.tcp_open = on_tcp_open,
+	.tcp_close = on_tcp_close,
+	.wake = on_wake,
+};
+
+/* ---- the loop ---- */
+
+bool worker_drained(const struct worker *w)
+{
+	return atomic_load_explicit(&((struct worker *)w)->state, memory_order_acquire) != 1 ||
+	       __atomic_load_n(&w->io.tx_used, __ATOMIC_RELAXED) == 0;
+}
+
+static void sample_cpu(struct worker *w, uint64_t wall)
+{
+	uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	STAT_SET(w->stats, loop_busy_ns, cpu - w->cpu_ns0);
+	STAT_SET(w->stats, loop_total_ns, wall - w->wall_ns0);
+	w->last_sample_ns = wall;
+}
+
+void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct daemon *d = w->d;
+
+	if (w->cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(w->cpu, &set);
+		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	}
+	w->snap = atomic_load(&d->snap);
+	atomic_store(&w->seen_gen, w->snap->gen);
+	const struct conf *cf = &w->snap->conf;
+	struct uio_params p = {
+		.ring_entries = cf->ring_entries,
+		.rx_buffers = cf->rx_buffers,
+		.rx_buffer_size = cf->rx_buffer_size,
+		.tx_slots = cf->ring_entries,
+		.max_conns = cf->tcp_max_connections,
+		.tcp_max_buffer = cf->tcp_max_buffer,
+		.wake_fd = w->wake_fd,
+	};
+	w->conn_timers = calloc(cf->tcp_max_connections, sizeof(*w->conn_timers));
+	int ret = w->conn_timers ? uio_init(&w->io, &p, &worker_ops, w) : -ENOMEM;
+	if (ret < 0) {
+		w->err = ret;
+		free(w->conn_timers);
+		atomic_store(&w->state, -1);
+		return NULL;
+	}
+	for (unsigned k = 0; k < w->nsocks; k++) {
+		w->udp_index[k] = w->lst_index[k] = -1;
+		if (w->socks[k].proto == CONF_UDP)
+			w->udp_index[k] = uio_add_udp(&w->io, w->fds[k]);
+		else
+			w->lst_index[k] = uio_add_listener(&w->io, w->fds[k]);
+	}
+	w->to_tag_salt = clock_ns(CLOCK_REALTIME) ^ ((uint64_t)w->id << 56);
+	w->wall_ns0 = clock_ns(CLOCK_MONOTONIC);
+	w->cpu_ns0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	w->now_ms = w->wall_ns0 / 1000000;
+	timer_wheel_init(&w->tw, w->now_ms);
+	atomic_store_explicit(&w->state, 1, memory_order_release);
+	LOG_D("worker", "started", "worker=%u cpu=%d ring_flags=0x%x", w->id, w->cpu,
+	      w->io.setup_flags);
+
+	for (;;) {
+		struct snap *s = atomic_load_explicit(&d->snap, memory_order_acquire);
+		if (s != w->snap) {
+			w->snap = s;
+			atomic_store_explicit(&w->seen_gen, s->gen, memory_order_release);
+		}
+		int stop = atomic_load_explicit(&d->stop, memory_order_acquire);
+		if (stop == 2)
+			break;
+		if (stop == 1 && !w->stopping) {
+			w->stopping = true;
+			uio_stop_listeners(&w->io);
+		}
+		uint64_t wall = clock_ns(CLOCK_MONOTONIC);
+		w->now_ms = wall / 1000000;
+		timer_wheel_advance(&w->tw, w->now_ms);
+		if (wall - w->last_sample_ns > 100000000u)
+			sample_cpu(w, wall);
+		STAT_INC(w->stats, loop_iterations);
+
+		int64_t next = timer_wheel_next_ms(&w->tw, w->now_ms);
+		int timeout = next < 0 || next > 100 ? 100 : (int)next;
+		ret = uio_wait(&w->io, timeout);
+		if (ret < 0) {
+			LOG_E("worker", "io_uring wait failed", "worker=%u error=\"%s\"", w->id,
+			      strerror(-ret));
+			break;
+		}
+		struct uio_counters *k = &w->io.cnt;
+		STAT_SET(w->stats, tcp_refused, k->tcp_refused);
+	}
+	sample_cpu(w, clock_ns(CLOCK_MONOTONIC));
+	/* Hand the last sends to the kernel before closing. */
+	uio_wait(&w->io, 0);
+	uio_fini(&w->io);
+	free(w->conn_timers);
+	w->conn_timers = NULL;
+	atomic_store_explicit(&w->state, 2, memory_order_release);
+	return NULL;
+}

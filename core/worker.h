@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * worker.h: the daemon's threads and what they share.
+ *
+ *   main thread = service thread (service.c): configuration, signals, HTTP
+ *   management, the trace file; it owns `struct daemon` and publishes
+ *   configuration snapshots.
+ *
+ *   worker 0..N-1 (worker.c), one per core, pinned: each owns an io_uring
+ *   (drivers/uring.h) with its SO_REUSEPORT share of every public socket and
+ *   its private UDP port(s), a timer wheel, its TCP connections, its counters.
+ *
+ *   worker i ──ring[i][j]──► worker j    the rare message that belongs to
+ *                                        another worker (a response whose
+ *                                        branch names j), then j's eventfd
+ *   worker i ──trace[i]────► service     trace records (when tracing)
+ *   service  ──snap (atomic)─► workers   configuration, read once per loop
+ *
+ * Snapshots are RCU-style: the service thread swaps d->snap and frees the old
+ * one once every worker's seen_gen has passed it (workers publish the
+ * generation they use at the top of each loop; an idle worker is woken by its
+ * eventfd so that it passes quickly).
+ */
+#ifndef SIPRING_WORKER_H
+#define SIPRING_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/conf.h"
+#include "core/stats.h"
+#include "core/timer.h"
+#include "core/trace.h"
+#include "drivers/uring.h"
+#include "storage/ring.h"
+
+#define SIPRING_VERSION "0.1.0"
+
+/* Branches sipring generates start with this, then the worker id, then '.':
+ * a response on the wrong worker is handed to the one its branch names. */
+#define WORKER_BRANCH_PREFIX "z9hG4bKsr"
+
+/* One of our own addresses (for "is this Request-URI for us"). */
+struct snap_addr {
+	int family;
+	uint8_t ip[16];
+};
+
+/* An immutable configuration snapshot, with what is derived from it. */
+struct snap {
+	struct conf conf;
+	uint64_t gen;
+	struct trace_filter trace; /* from conf.trace_* */
+	bool tracing;		   /* trace file open and mode != off */
+	/* From the running sockets (not reloaded): */
+	const struct snap_addr *addrs;
+	unsigned naddrs;
+	const uint16_t *ports;
+	unsigned nports;
+};
+
+/* What one socket of a worker is. */
+struct wsock {
+	uint8_t proto;	 /* CONF_UDP / CONF_TCP */
+	bool private_;	 /* the worker's own port */
+	unsigned listen; /* index in conf.listen */
+	uint16_t port;	 /* bound port */
+};
+
+/* A message handed to another worker (malloc'd; the receiver frees it). */
+struct handover {
+	uint16_t sock; /* UDP socket index: same index on every worker */
+	socklen_t srclen;
+	struct sockaddr_storage src;
+	uint32_t len;
+	char data[];
+};
+
+struct daemon;
+
+struct worker {
+	_Alignas(64) struct stats *stats; /* d->stats[id] */
+	struct daemon *d;
+	unsigned id;
+	int cpu; /* pinned to, or -1 */
+	pthread_t thread;
+	int wake_fd;
+	_Atomic uint64_t seen_gen; /* the snapshot generation this worker uses */
+	_Atomic int state;	   /* 0 starting, 1 running, 2 exited, -1 failed */
+	int err;		   /* when state is -1 */
+
+	/* sockets created by the main thread, handed to uio at start */
+	int fds[UIO_MAX_SOCKS];
+	struct wsock socks[UIO_MAX_SOCKS];
+	unsigned nsocks;
+	int udp_index[UIO_MAX_SOCKS]; /* fds[k] -> uio UDP index, or -1 */
+	int lst_index[UIO_MAX_SOCKS];
+	uint16_t private_port; /* of the first private UDP socket */
+
+	struct ring trace; /* worker -> service: struct trace_rec * */
+
+	/* worker thread only */
+	struct uio io;
+	struct snap *snap;
+	struct timer_wheel tw;
+	struct timer *conn_timers; /* per connection slot: idle timeout */
+	uint64_t now_ms;
+	bool stopping;
+	uint64_t cpu_ns0, wall_ns0, last_sample_ns;
+	uint64_t to_tag_salt;
+};
+
+struct daemon {
+	_Atomic(struct snap *) snap;
+	unsigned nworkers;
+	struct worker *workers;
+	struct stats *stats;   /* nworkers, contiguous (the management endpoint reads them) */
+	struct ring *handover; /* nworkers * nworkers: [from * n + to], struct handover * */
+	struct stats_node node;
+	_Atomic int stop; /* 0 run, 1 draining (refuse new work), 2 leave the loops now */
+	uint64_t started_ns;
+};
+
+/* The thread body of worker w (pthread_create(..., worker_main, w)). */
+void *worker_main(void *w);
+
+/* Wake worker w (its eventfd). Any thread. */
+void worker_wake(struct worker *w);
+
+/* Whether the worker has nothing left to send (graceful stop). Any thread (a
+ * snapshot). */
+bool worker_drained(const struct worker *w);
+
+#endif
