@@ -5,6 +5,7 @@
  * (-EINVAL). Each built message is flattened, compared octet for octet with the
  * expected text, and parsed again with sip_msg_parse().
  */
+#define _GNU_SOURCE /* memmem */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -897,8 +898,10 @@ Test(sip_build, response_top_via_pieces)
 	struct sip_build b;
 	parse_guarded(&m, req, 0);
 	const struct sip_hdr *v = sip_msg_hdr(&m, SIP_HDR_VIA);
-	const char *rport = strstr(v->value.p, ";rport");
-	const char *comma = strchr(v->value.p, ',');
+	/* The guarded copy has no NUL: search within the value. */
+	const char *rport = memmem(v->value.p, v->value.len, ";rport", 6);
+	const char *comma = memchr(v->value.p, ',', v->value.len);
+	cr_assert(rport && comma);
 	const struct sv parts[] = {
 		sv_range(v->value.p, rport),
 		sv_range(rport + 6, comma),
