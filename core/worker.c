@@ -526,7 +526,8 @@ static void handle(struct worker *w, const struct origin *o, const char *data, s
 	struct sip_hdr hdrs[WORKER_MAX_HDRS];
 	struct sip_msg m;
 	struct sip_check c;
-	struct sip_limits lim = { 65535 + 4096, 8192, WORKER_MAX_HDRS };
+	/* The size limit is applied after parsing (513 needs the headers). */
+	struct sip_limits lim = { 65535 + 4096, 65535, WORKER_MAX_HDRS };
 	char pbuf[128];
 	const struct conf *cf = &w->snap->conf;
 
@@ -658,7 +659,8 @@ static ssize_t on_tcp(void *arg, struct uio_conn *c, char *data, size_t len)
 	struct origin o = {
 		.sock = 0, .conn = c, .src = (const struct sockaddr *)&c->peer, .srclen = c->peerlen
 	};
-	struct sip_limits lim = { w->snap->conf.max_message_size, 8192, WORKER_MAX_HDRS };
+	struct sip_limits lim = { w->snap->conf.max_message_size, w->snap->conf.max_message_size,
+				  WORKER_MAX_HDRS };
 	size_t used = 0;
 
 	timer_add(&w->tw, &w->conn_timers[c->idx],
@@ -687,7 +689,7 @@ static ssize_t on_tcp(void *arg, struct uio_conn *c, char *data, size_t len)
 			struct sip_hdr hdrs[WORKER_MAX_HDRS];
 			struct sip_msg m;
 			struct sip_check ck;
-			struct sip_limits big = { UINT32_MAX, 8192, WORKER_MAX_HDRS };
+			struct sip_limits big = { UINT32_MAX, 65535, WORKER_MAX_HDRS };
 			sip_msg_init(&m, hdrs, WORKER_MAX_HDRS);
 			STAT_INC(w->stats, rx_msgs);
 			STAT_INC(w->stats, parse_errors);
