@@ -270,8 +270,9 @@ static void send_iov(struct worker *w, const struct origin *o, const struct sock
 /*
  * Answer request m with `status` (reason: empty for the standard phrase) and
  * extra headers. Fills the top Via per RFC 3581 and picks the destination.
+ * Returns false when there is no usable Via to answer to (nothing sent).
  */
-static void reply(struct worker *w, const struct origin *o, const struct sip_msg *m,
+static bool reply(struct worker *w, const struct origin *o, const struct sip_msg *m,
 		  uint16_t status, struct sv reason, const struct sip_build_field *extra,
 		  unsigned nextra)
 {
@@ -290,11 +291,11 @@ static void reply(struct worker *w, const struct origin *o, const struct sip_msg
 	socklen_t dstlen = o->srclen;
 	memcpy(&dst, o->src, o->srclen);
 	if (!vh)
-		return;
+		return false;
 	rest = vh->value;
 	const char *first_start = rest.p;
 	if (sip_via_next(&rest, &v, NULL) <= 0)
-		return;
+		return false;
 	const char *first_end = v.params.len ? v.params.p + v.params.len : v.host.p + v.host.len;
 	if (!v.params.len) {
 		/* sent-by may have a port (and IPv6 brackets) after the host */
@@ -382,9 +383,10 @@ static void reply(struct worker *w, const struct origin *o, const struct sip_msg
 	};
 	if (sip_build_response(&b, m, &r) < 0) {
 		STAT_INC(w->stats, drops[STATS_DROP_NOBUFS]);
-		return;
+		return true;
 	}
 	send_iov(w, o, (struct sockaddr *)&dst, dstlen, b.iov, b.niov, b.len, status);
+	return true;
 }
 
 /* A reason phrase from a parser's reason ("bad CSeq" -> "Bad CSeq"), safe for
@@ -576,7 +578,9 @@ static void handle(struct worker *w, const struct origin *o, const char *data, s
 			STAT_INC(w->stats, drops[STATS_DROP_RESPONSE]);
 			return;
 		}
-		reply(w, o, &m, (uint16_t)c.action, phrase(c.reason, pbuf, sizeof(pbuf)), NULL, 0);
+		if (!reply(w, o, &m, (uint16_t)c.action, phrase(c.reason, pbuf, sizeof(pbuf)), NULL,
+			   0))
+			STAT_INC(w->stats, drops[STATS_DROP_PARSE]); /* no Via to answer to */
 		return;
 	}
 	if (trunc || m.msg_len > cf->max_message_size) {

@@ -328,7 +328,7 @@ static void conn_release(struct uio *io, struct uio_conn *c, int reason)
 	close(c->fd);
 	c->fd = -1;
 	conn_free_buffers(io, c);
-	c->open = c->closing = c->recv_armed = false;
+	c->open = c->closing = c->recv_armed = c->aborted = false;
 	c->gen++;
 	io->conn_free[io->nconn_free++] = c->idx;
 	io->nconns--;
@@ -345,9 +345,21 @@ void uio_close(struct uio *io, struct uio_conn *c)
 	if (!c->open || c->closing)
 		return;
 	c->closing = true;
-	/* Ends the armed receive (it completes with 0); sends in flight fail. */
-	shutdown(c->fd, SHUT_RDWR);
+	/* Ends the armed receive (it completes with 0). What is queued is still
+	 * sent (a 513 before closing); the write side closes after it. */
+	shutdown(c->fd, c->txq_head ? SHUT_RD : SHUT_RDWR);
 	conn_maybe_release(io, c, 0);
+}
+
+/* A connection in error: stop everything at once. */
+static void conn_abort(struct uio *io, struct uio_conn *c, int reason)
+{
+	if (!c->closing) {
+		c->closing = true;
+		shutdown(c->fd, SHUT_RDWR);
+	}
+	c->aborted = true;
+	conn_maybe_release(io, c, reason);
 }
 
 static int arm_tcp_recv(struct uio *io, struct uio_conn *c)
@@ -442,11 +454,10 @@ static void on_tcp_rx(struct uio *io, struct io_uring_cqe *cqe)
 			if (!more && arm_tcp_recv(io, c) == 0)
 				return;
 		}
-		if (!c->closing) {
-			c->closing = true;
-			shutdown(c->fd, SHUT_RDWR);
-		}
-		conn_maybe_release(io, c, res < 0 ? res : 0);
+		if (!c->closing)
+			conn_abort(io, c, res < 0 ? res : 0); /* the peer closed, or an error */
+		else
+			conn_maybe_release(io, c, 0);
 		return;
 	}
 
@@ -536,14 +547,10 @@ static void on_tx(struct uio *io, struct io_uring_cqe *cqe, bool tcp)
 	}
 	struct uio_conn *c = &io->conns[t->conn];
 	c->inflight--;
-	if (cqe->res < 0 || c->closing) {
+	if (cqe->res <= 0 || c->aborted) {
 		if (cqe->res < 0 && cqe->res != -ECANCELED)
 			io->cnt.tx_errors++;
-		if (!c->closing) {
-			c->closing = true;
-			shutdown(c->fd, SHUT_RDWR);
-		}
-		conn_maybe_release(io, c, cqe->res < 0 ? cqe->res : 0);
+		conn_abort(io, c, cqe->res < 0 ? cqe->res : 0);
 		return;
 	}
 	t->off += (uint32_t)cqe->res;
@@ -555,8 +562,12 @@ static void on_tx(struct uio *io, struct io_uring_cqe *cqe, bool tcp)
 	if (!c->txq_head)
 		c->txq_tail = NULL;
 	tx_put(io, t);
-	if (c->txq_head)
+	if (c->txq_head) {
 		tcp_send_head(io, c);
+	} else if (c->closing) {
+		shutdown(c->fd, SHUT_RDWR); /* the last queued octets are out */
+		conn_maybe_release(io, c, 0);
+	}
 }
 
 static void on_wake(struct uio *io, struct io_uring_cqe *cqe)

@@ -24,9 +24,11 @@
  * 10): a late completion for a connection slot that was freed and reused is
  * recognised by its generation and ignored.
  *
- * Connections close in two steps: uio_close() shuts the socket down, which ends
- * the armed receive; when no operation of the connection is in flight any more
- * the fd is closed, ops->tcp_close is called and the slot is reused.
+ * Connections close in two steps: uio_close() shuts the socket's read side
+ * down, which ends the armed receive, and its write side once what was queued
+ * has been sent; when no operation of the connection is in flight any more the
+ * fd is closed, ops->tcp_close is called and the slot is reused. A peer that
+ * closes, or a send error, aborts: what is still queued is dropped.
  *
  * Errors are negative errno. -ENOBUFS from a send means no send slot or no
  * room in the submission queue: the caller counts a drop (back-pressure).
@@ -52,6 +54,7 @@ struct uio_conn {
 	int fd;
 	/* driver state */
 	bool open, closing, recv_armed;
+	bool aborted;	   /* closing on an error: queued sends are dropped */
 	unsigned inflight; /* operations in flight (recv, send) */
 	char *in;	   /* octets received and not yet consumed */
 	uint32_t inlen, incap;

@@ -1,0 +1,810 @@
+# SPDX-License-Identifier: MIT
+"""Shared pieces of the daemon's black-box tests (tests/daemon/test_*.py).
+
+Each test script drives the built `sipring` with real peers (raw sockets, SIPp,
+an HTTP client, tshark) and reports over TAP:
+
+  Tap       numbered "ok"/"not ok" lines, diagnostics as "# ..." lines, the plan
+            at the end; a case that raises is reported as failed, the script
+            goes on with the next.
+  Daemon    one sipring child: a temporary directory as its cwd, a config file
+            written there from a dict (free ports chosen by binding port 0),
+            stderr collected in a file, readiness waited for by polling
+            (GET /api/v1/status, and the ready log line or an answered OPTIONS),
+            stopped with SIGTERM and checked: exit status 0 within the stop
+            deadline plus a margin, no sanitizer report in its log.
+  Msg       a SIP message built header by header (to break it on purpose), and
+            parse() for what comes back.
+  Udp, Tcp  client sockets that send bytes and read framed messages.
+
+Temporary directories (config, log, traces, SIPp files) are removed at exit,
+unless SIPRING_KEEP_TMP is set in the environment.
+
+Nothing here sleeps to wait for the daemon: every wait is a poll with a generous
+deadline (the daemon runs under ASan on two shared, noisy cores), and nothing
+asserts on time. Every child is killed on the way out (atexit, PR_SET_PDEATHSIG).
+"""
+import atexit
+import ctypes
+import errno
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.error
+import urllib.request
+import uuid
+
+# Deadlines: generous, since everything runs under ASan on loaded machines.
+START_DEADLINE = 60.0  # until the daemon is ready
+ANSWER_DEADLINE = 10.0  # for one expected answer
+STOP_MARGIN = 30.0  # added to runtime.stop_deadline for the exit
+POLL = 0.02
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "AddressSanitizer:", "ThreadSanitizer", "UndefinedBehaviorSanitizer")
+
+_children = []
+_tmpdirs = []
+_libc = ctypes.CDLL(None)
+
+
+def _die_with_parent():
+    _libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _cleanup():
+    for p in _children:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    if not os.environ.get("SIPRING_KEEP_TMP"):
+        for d in _tmpdirs:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+atexit.register(_cleanup)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+
+
+def spawn(argv, **kw):
+    """Popen a child that dies with us and is killed at exit."""
+    p = subprocess.Popen(argv, preexec_fn=_die_with_parent, **kw)
+    _children.append(p)
+    return p
+
+
+def run(argv, timeout=120, **kw):
+    """subprocess.run with our child rules; returns CompletedProcess (bytes)."""
+    return subprocess.run(argv, preexec_fn=_die_with_parent, capture_output=True,
+                          timeout=timeout, **kw)
+
+
+def tmpdir(prefix="sipring-itest-"):
+    d = tempfile.mkdtemp(prefix=prefix)
+    _tmpdirs.append(d)
+    return d
+
+
+def wait_for(fn, timeout=ANSWER_DEADLINE, interval=POLL):
+    """Poll fn() until it returns a true value (returned) or the deadline (None)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            return v
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------- TAP
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, desc, diag=None):
+        self.n += 1
+        print(("ok" if cond else "not ok") + " %d - %s" % (self.n, desc))
+        if not cond:
+            self.failed += 1
+            if diag is not None:
+                self.diag(diag)
+        sys.stdout.flush()
+        return bool(cond)
+
+    def eq(self, got, want, desc, diag=None):
+        d = "got:  %r\nwant: %r" % (got, want)
+        if diag:
+            d += "\n" + str(diag)
+        return self.ok(got == want, desc, d)
+
+    def skip(self, desc, reason):
+        self.n += 1
+        print("ok %d - %s # SKIP %s" % (self.n, desc, reason))
+        sys.stdout.flush()
+
+    @staticmethod
+    def diag(text):
+        for line in str(text).splitlines():
+            print("# " + line)
+        sys.stdout.flush()
+
+    def case(self, name, fn, *args):
+        """Run one case; an exception is a failed test with its traceback."""
+        try:
+            return fn(*args)
+        except Exception:  # noqa: BLE001 - reported, the script goes on
+            self.ok(False, "%s: raised" % name, traceback.format_exc())
+            return None
+
+    def done(self):
+        print("1..%d" % self.n)
+        sys.stdout.flush()
+        return 1 if self.failed else 0
+
+
+# ---------------------------------------------------------------- ports
+
+def have_ipv6():
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
+def free_port(host="127.0.0.1", both=True):
+    """A port free (at this instant) for UDP and TCP on host."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(50):
+        t = socket.socket(fam, socket.SOCK_STREAM)
+        t.bind((host, 0))
+        port = t.getsockname()[1]
+        if not both:
+            t.close()
+            return port
+        u = socket.socket(fam, socket.SOCK_DGRAM)
+        try:
+            u.bind((host, port))
+        except OSError:
+            continue
+        finally:
+            u.close()
+            t.close()
+        return port
+    raise RuntimeError("no free port on %s" % host)
+
+
+def hostport(host, port):
+    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+
+
+# ---------------------------------------------------------------- YAML
+
+def _yaml_scalar(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v)
+    return json.dumps(str(v))  # a JSON string is a valid YAML double-quoted scalar
+
+
+def yaml_dump(d, indent=0):
+    out = []
+    pad = "  " * indent
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.append("%s%s:" % (pad, k))
+            out.append(yaml_dump(v, indent + 1))
+        elif isinstance(v, (list, tuple)):
+            if not v:
+                out.append("%s%s: []" % (pad, k))
+            else:
+                out.append("%s%s:" % (pad, k))
+                for item in v:
+                    out.append("%s  - %s" % (pad, _yaml_scalar(item)))
+        else:
+            out.append("%s%s: %s" % (pad, k, _yaml_scalar(v)))
+    return "\n".join(x for x in out if x != "")
+
+
+def deep_merge(a, b):
+    r = dict(a)
+    for k, v in b.items():
+        if isinstance(v, dict) and isinstance(r.get(k), dict):
+            r[k] = deep_merge(r[k], v)
+        else:
+            r[k] = v
+    return r
+
+
+# ---------------------------------------------------------------- SIP messages
+
+COMPACT = {"v": "via", "f": "from", "t": "to", "i": "call-id", "m": "contact",
+           "l": "content-length", "c": "content-type", "e": "content-encoding",
+           "k": "supported", "s": "subject", "o": "event", "r": "refer-to",
+           "b": "referred-by", "u": "allow-events", "x": "session-expires",
+           "a": "accept-contact", "d": "request-disposition", "j": "reject-contact",
+           "y": "identity", "n": "identity-info"}
+
+
+def new_branch():
+    return "z9hG4bK" + uuid.uuid4().hex[:16]
+
+
+def new_callid():
+    return uuid.uuid4().hex + "@itest"
+
+
+class Msg:
+    """A request built line by line. headers: [name, value] pairs in order."""
+
+    def __init__(self, method, ruri, via_host, via_port, transport="UDP", rport=True,
+                 max_forwards=70, call_id=None, cseq=1, to_tag=None, version="SIP/2.0"):
+        self.start = "%s %s %s" % (method, ruri, version)
+        self.method = method
+        self.branch = new_branch()
+        self.call_id = call_id or new_callid()
+        self.from_tag = uuid.uuid4().hex[:10]
+        via = "SIP/2.0/%s %s;branch=%s%s" % (transport, hostport(via_host, via_port)
+                                             if via_port else via_host,
+                                             self.branch, ";rport" if rport else "")
+        to = "<%s>" % ruri if ruri.startswith(("sip:", "sips:")) else "<sip:itest@example.com>"
+        if to_tag:
+            to += ";tag=" + to_tag
+        self.headers = [
+            ["Via", via],
+            ["Max-Forwards", str(max_forwards)] if max_forwards is not None else None,
+            ["From", "<sip:itest@%s>;tag=%s" % (hostport(via_host, via_port)
+                                                 if via_port else via_host, self.from_tag)],
+            ["To", to],
+            ["Call-ID", self.call_id],
+            ["CSeq", "%d %s" % (cseq, method)],
+            ["User-Agent", "sipring-itest"],
+        ]
+        self.headers = [h for h in self.headers if h]
+        self.body = b""
+        self.content_length = True  # append Content-Length (the body's) in bytes()
+
+    def get(self, name):
+        for n, v in self.headers:
+            if n.lower() == name.lower():
+                return v
+        return None
+
+    def all(self, name):
+        return [v for n, v in self.headers if n.lower() == name.lower()]
+
+    def remove(self, name):
+        self.headers = [h for h in self.headers if h[0].lower() != name.lower()]
+        return self
+
+    def set(self, name, value):
+        for h in self.headers:
+            if h[0].lower() == name.lower():
+                h[1] = value
+                return self
+        self.headers.append([name, value])
+        return self
+
+    def add(self, name, value, index=None):
+        if index is None:
+            self.headers.append([name, value])
+        else:
+            self.headers.insert(index, [name, value])
+        return self
+
+    def bytes(self):
+        lines = [self.start] + ["%s: %s" % (n, v) for n, v in self.headers]
+        if self.content_length:
+            lines.append("Content-Length: %d" % len(self.body))
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + self.body
+
+
+class Parsed:
+    """A received SIP message: start line, headers with lower-case long names."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        head, _, self.body = raw.partition(b"\r\n\r\n")
+        lines = head.decode("utf-8", "replace").split("\r\n")
+        self.start = lines[0]
+        self.headers = []  # [(lower long name, value)]
+        for line in lines[1:]:
+            if line[:1] in (" ", "\t") and self.headers:  # folded
+                n, v = self.headers[-1]
+                self.headers[-1] = (n, v + " " + line.strip())
+                continue
+            name, _, value = line.partition(":")
+            name = name.strip().lower()
+            name = COMPACT.get(name, name)
+            self.headers.append((name, value.strip()))
+        parts = self.start.split(" ", 2)
+        self.is_response = parts[0].startswith("SIP/")
+        self.status = int(parts[1]) if self.is_response and parts[1].isdigit() else None
+        self.reason = parts[2] if self.is_response and len(parts) > 2 else None
+        self.method = None if self.is_response else parts[0]
+
+    def get(self, name):
+        for n, v in self.headers:
+            if n == name.lower():
+                return v
+        return None
+
+    def all(self, name):
+        return [v for n, v in self.headers if n == name.lower()]
+
+    def tokens(self, name):
+        """The comma-separated values of every `name` header, lower-cased."""
+        out = []
+        for v in self.all(name):
+            out += [t.strip().lower() for t in v.split(",") if t.strip()]
+        return out
+
+    def vias(self):
+        """Every Via value, comma lists split, in order."""
+        out = []
+        for v in self.all("via"):
+            out += [t.strip() for t in v.split(",") if t.strip()]
+        return out
+
+    def __repr__(self):
+        return "<%s>" % self.raw.decode("utf-8", "replace")
+
+
+def parse(raw):
+    return Parsed(raw) if raw is not None else None
+
+
+def via_params(via):
+    """'SIP/2.0/UDP h:p;branch=x;rport=5' -> ('h:p', {'branch': 'x', 'rport': '5'})."""
+    sent_by, *params = [x.strip() for x in via.split(";")]
+    d = {}
+    for p in params:
+        k, eq, v = p.partition("=")
+        d[k.lower()] = v if eq else None
+    return sent_by.split(None, 1)[-1], d
+
+
+def via_problems(req, resp, top_via_changed=True):
+    """How the response's Vias differ from the request's (received= and rport=
+    may be added to the top one): a list of complaints."""
+    p = []
+    rv = [t.strip() for n, v in req.headers if n.lower() in ("via", "v")
+          for t in v.split(",")]
+    sv = resp.vias()
+    if len(sv) != len(rv):
+        p.append("Via count %d, request had %d" % (len(sv), len(rv)))
+    else:
+        for i, (a, b) in enumerate(zip(rv, sv)):
+            if i == 0 and top_via_changed:
+                # received/rport may be added; the rest must stay.
+                sa, pa = via_params(a)
+                sb, pb = via_params(b)
+                if sa != sb or pa.get("branch") != pb.get("branch"):
+                    p.append("top Via %r, request had %r" % (b, a))
+            elif a != b:
+                p.append("Via %d %r, request had %r" % (i, b, a))
+    return p
+
+
+def echo_problems(req, resp, top_via_changed=True):
+    """What a response fails to copy from its request (RFC 3261 §8.2.6.2): a list."""
+    p = via_problems(req, resp, top_via_changed)
+    for name in ("From", "Call-ID", "CSeq"):
+        if req.get(name) is not None and resp.get(name) != req.get(name):
+            p.append("%s %r, request had %r" % (name, resp.get(name), req.get(name)))
+    rto, sto = req.get("To"), resp.get("to")
+    if rto is not None:
+        if ";tag=" in rto.lower():
+            if sto != rto:
+                p.append("To %r, request had %r" % (sto, rto))
+        elif not sto or not sto.startswith(rto) or ";tag=" not in sto.lower():
+            p.append("To %r: want the request's %r plus a tag" % (sto, rto))
+    cl = resp.get("content-length")
+    if cl is None:
+        p.append("no Content-Length")
+    elif not cl.isdigit() or int(cl) != len(resp.body):
+        p.append("Content-Length %r for a body of %d octets" % (cl, len(resp.body)))
+    return p
+
+
+# ---------------------------------------------------------------- sockets
+
+class Udp:
+    def __init__(self, host="127.0.0.1", port=0):
+        self.host = host
+        self.family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(self.family, socket.SOCK_DGRAM)
+        self.sock.bind((host, port))
+        self.port = self.sock.getsockname()[1]
+
+    def send(self, data, dest):
+        self.sock.sendto(data, dest)
+
+    def recv(self, timeout=ANSWER_DEADLINE):
+        """One datagram (bytes, addr), or (None, None) at the deadline."""
+        self.sock.settimeout(timeout)
+        try:
+            data, addr = self.sock.recvfrom(70000)
+            return data, addr
+        except socket.timeout:
+            return None, None
+        except ConnectionRefusedError:  # ICMP from an earlier send: not an answer
+            return self.recv(timeout)
+
+    def recv_msg(self, timeout=ANSWER_DEADLINE):
+        return parse(self.recv(timeout)[0])
+
+    def ask(self, msg, dest, timeout=ANSWER_DEADLINE):
+        """Send msg (Msg or bytes), return the first final response (skips 1xx)."""
+        self.send(msg.bytes() if isinstance(msg, Msg) else msg, dest)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            r = self.recv_msg(left)
+            if r is None or not r.is_response or r.status is None or r.status >= 200:
+                return r
+
+    def close(self):
+        self.sock.close()
+
+
+class Eof(Exception):
+    pass
+
+
+class Tcp:
+    def __init__(self, dest, nodelay=False, timeout=ANSWER_DEADLINE):
+        fam = socket.AF_INET6 if ":" in dest[0] else socket.AF_INET
+        self.sock = socket.socket(fam, socket.SOCK_STREAM)
+        if nodelay:
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.settimeout(timeout)
+        self.sock.connect(dest)
+        self.local = self.sock.getsockname()
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data.bytes() if isinstance(data, Msg) else data)
+
+    def _fill(self, deadline):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout()
+        self.sock.settimeout(left)
+        try:
+            chunk = self.sock.recv(65536)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            raise Eof()
+        self.buf += chunk
+
+    def read_exact(self, n, timeout=ANSWER_DEADLINE):
+        """n octets, or None at the deadline; Eof when the peer closed."""
+        deadline = time.monotonic() + timeout
+        try:
+            while len(self.buf) < n:
+                self._fill(deadline)
+        except socket.timeout:
+            return None
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def read_msg(self, timeout=ANSWER_DEADLINE):
+        """The next message framed by Content-Length; None at the deadline; Eof."""
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                # A CRLF keep-alive between messages is skipped here.
+                while self.buf.startswith(b"\r\n"):
+                    self.buf = self.buf[2:]
+                end = self.buf.find(b"\r\n\r\n")
+                if end >= 0:
+                    head = Parsed(self.buf[:end + 4])
+                    cl = head.get("content-length")
+                    n = end + 4 + (int(cl) if cl and cl.isdigit() else 0)
+                    if len(self.buf) >= n:
+                        raw, self.buf = self.buf[:n], self.buf[n:]
+                        return Parsed(raw)
+                self._fill(deadline)
+        except socket.timeout:
+            return None
+
+    def ask(self, msg, timeout=ANSWER_DEADLINE):
+        self.send(msg)
+        deadline = time.monotonic() + timeout
+        while True:
+            r = self.read_msg(max(0.0, deadline - time.monotonic()))
+            if r is None or not r.is_response or r.status is None or r.status >= 200:
+                return r
+
+    def closed_by_peer(self, timeout):
+        """True when the peer closes (EOF or reset) before the deadline."""
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                self._fill(deadline)
+        except Eof:
+            return True
+        except socket.timeout:
+            return False
+        except OSError as e:
+            return e.errno in (errno.ECONNRESET, errno.EPIPE)
+
+    def close(self):
+        self.sock.close()
+
+
+# ---------------------------------------------------------------- HTTP
+
+def http_get(url, timeout=5.0):
+    """(status, body str) or (None, error text)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError) as e:
+        return None, str(e)
+
+
+_METRIC = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """Prometheus text -> {(name, ((label, value), ...sorted)): float}."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _METRIC.match(line)
+        if not m:
+            continue
+        labels = tuple(sorted(_LABEL.findall(m.group(3) or "")))
+        try:
+            out[(m.group(1), labels)] = float(m.group(4))
+        except ValueError:
+            pass
+    return out
+
+
+def metric(ms, name, **labels):
+    """The value of one series (0 when absent)."""
+    return ms.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def metric_sum(ms, name, **labels):
+    """Sum over every series of name whose labels include `labels`."""
+    want = set(labels.items())
+    return sum(v for (n, ls), v in ms.items() if n == name and want <= set(ls))
+
+
+# ---------------------------------------------------------------- the daemon
+
+class Daemon:
+    """One sipring child on free ports.
+
+    listen: transports among "udp", "tcp"; host: "127.0.0.1" or "::1" (both
+    transports share one port); conf: merged over the defaults; http: the
+    management endpoint on a free port (readiness is polled there).
+    probe: whether readiness may also be proven with an OPTIONS (which the
+    daemon counts); without it the `msg="ready"` log line is required.
+    """
+
+    def __init__(self, binary, name, conf=None, listen=("udp", "tcp"), host="127.0.0.1",
+                 http=True, probe=True):
+        self.binary = os.path.abspath(binary)
+        self.name = name
+        self.dir = tmpdir("sipring-%s-" % re.sub(r"[^a-z0-9]+", "-", name.lower()))
+        self.conf_path = os.path.join(self.dir, "sipring.yaml")
+        self.log_path = os.path.join(self.dir, "sipring.log")
+        self.host = host
+        self.transports = listen
+        self.http = http
+        self.probe = probe
+        self.extra = conf or {}
+        self.proc = None
+        self.port = None
+        self.http_port = None
+        self.stopped = False
+
+    # -- configuration
+    def config(self):
+        c = {
+            "node": {"workers": 1},
+            "sip": {"listen": ["%s:%s" % (t, hostport(self.host, self.port))
+                               for t in self.transports]},
+            "http": {"listen": ("127.0.0.1:%d" % self.http_port) if self.http else "off"},
+        }
+        return deep_merge(c, self.extra)
+
+    def write_config(self, conf=None):
+        """Write conf (default: self.config()) as the daemon's file, atomically."""
+        text = conf if isinstance(conf, str) else yaml_dump(conf or self.config()) + "\n"
+        tmp = self.conf_path + ".new"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, self.conf_path)
+        return text
+
+    @property
+    def sip_addr(self):
+        return (self.host, self.port)
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.http_port
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, n=40):
+        return "\n".join(self.log().splitlines()[-n:])
+
+    # -- start
+    def start(self):
+        """Start and wait until ready; returns (True, "") or (False, why)."""
+        why = ""
+        for attempt in range(3):
+            self.port = free_port(self.host)
+            self.http_port = free_port("127.0.0.1", both=False) if self.http else None
+            self.write_config()
+            log = open(self.log_path, "ab")
+            self.proc = spawn([self.binary, "-c", self.conf_path], cwd=self.dir,
+                              stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            log.close()
+            ok, why = self.wait_ready()
+            if ok:
+                return True, ""
+            text = self.log()
+            if self.proc.poll() is not None and ("in use" in text or "EADDRINUSE" in text):
+                continue  # a port was taken between our probe and its bind: again
+            break
+        return False, why
+
+    def _probe_options(self):
+        t = "udp" if "udp" in self.transports else "tcp"
+        m = Msg("OPTIONS", "sip:%s" % hostport(self.host, self.port), self.host, 9,
+                transport=t.upper())
+        try:
+            if t == "udp":
+                u = Udp(self.host)
+                try:
+                    r = u.ask(m, self.sip_addr, timeout=0.5)
+                finally:
+                    u.close()
+            else:
+                c = Tcp(self.sip_addr, timeout=0.5)
+                try:
+                    r = c.ask(m, timeout=0.5)
+                finally:
+                    c.close()
+        except (OSError, Eof):
+            return False
+        return r is not None and r.status == 200
+
+    def wait_ready(self, deadline=START_DEADLINE):
+        end = time.monotonic() + deadline
+        http_ok = not self.http
+        logged = False
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                return False, "sipring exited with status %s before it was ready:\n%s" % (
+                    self.proc.returncode, self.log_tail())
+            if not http_ok:
+                st, _ = http_get(self.url + "/api/v1/status", timeout=1.0)
+                http_ok = st == 200
+            if not logged:
+                logged = 'msg="ready"' in self.log() or 'msg=ready' in self.log()
+            if http_ok and (logged or (self.probe and self._probe_options())):
+                return True, ""
+            time.sleep(0.05)
+        return False, "sipring not ready after %ds (status answered: %s, ready logged: %s):\n%s" % (
+            deadline, http_ok, logged, self.log_tail())
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    # -- management
+    def metrics(self):
+        st, body = http_get(self.url + "/metrics")
+        if st != 200:
+            raise RuntimeError("GET /metrics: %s %s" % (st, body[:200]))
+        return parse_metrics(body)
+
+    def metrics_text(self):
+        return http_get(self.url + "/metrics")[1]
+
+    def status(self):
+        st, body = http_get(self.url + "/api/v1/status")
+        if st != 200:
+            raise RuntimeError("GET /api/v1/status: %s %s" % (st, body[:200]))
+        return json.loads(body)
+
+    # -- stop
+    def send_signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout):
+        try:
+            self.proc.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+    def stop_deadline_s(self):
+        v = (self.extra.get("runtime") or {}).get("stop_deadline", 5000)
+        if isinstance(v, str):
+            m = re.match(r"^(\d+)(ms|s)?$", v)
+            v = int(m.group(1)) * (1 if m.group(2) == "ms" else 1000) if m else 5000
+        return v / 1000.0
+
+    def sanitizer_report(self):
+        text = self.log()
+        for mark in SANITIZER_MARKS:
+            i = text.find(mark)
+            if i >= 0:
+                return text[max(0, i - 200):i + 3000]
+        return None
+
+    def stop(self, tap, sig=signal.SIGTERM):
+        """SIGTERM, wait, report 'exited 0, no sanitizer report' as one test."""
+        if self.stopped or self.proc is None:
+            return
+        self.stopped = True
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        exited = self.wait_exit(self.stop_deadline_s() + STOP_MARGIN)
+        if not exited:
+            self.proc.kill()
+            self.proc.wait()
+        self.check_exit(tap, exited)
+
+    def check_exit(self, tap, exited=True):
+        rep = self.sanitizer_report()
+        rc = self.proc.returncode
+        tap.ok(exited and rc == 0 and rep is None,
+               "%s: sipring stopped cleanly (exit 0, no sanitizer report)" % self.name,
+               "exited in time: %s, exit status: %s\n%s" % (
+                   exited, rc, rep if rep else self.log_tail()))
+
+
+def start_or_bail(tap, binary, name, **kw):
+    """Start a daemon; on failure report it and return None."""
+    d = Daemon(binary, name, **kw)
+    ok, why = d.start()
+    if not tap.ok(ok, "%s: sipring starts and becomes ready" % name, why):
+        if d.proc and d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait()
+        d.stopped = True
+        return None
+    return d
+
+
+def require_binary(path):
+    """Skip the whole script (TAP "1..0 # SKIP") when the daemon was not built."""
+    if not path or not os.access(path, os.X_OK):
+        print("1..0 # SKIP sipring is not built (%s)" % path)
+        sys.exit(0)  # TAP skip-all: meson reads the plan; 77 would be an ERROR under TAP
