@@ -89,6 +89,8 @@ static void trace_drain(struct service *sv)
 			ring_release(r);
 			if (sv->tf && trace_write(sv->tf, rec) == 0)
 				d->node.trace_written++;
+			else if (sv->tf)
+				d->node.trace_failed++;
 			free(rec);
 		}
 	}
@@ -199,6 +201,15 @@ static void reload(struct service *sv)
 	n->tcp_max_connections = o->tcp_max_connections;
 	n->tcp_max_buffer = o->tcp_max_buffer;
 	log_set_level(n->log_level);
+	/* Reopen the trace even under the same name: rename + SIGHUP rotates it
+	 * (trace_open() appends to a pcap of its own). */
+	if (sv->tf) {
+		trace_drain(sv);
+		trace_close(sv->tf);
+		sv->tf = NULL;
+		free(sv->trace_path);
+		sv->trace_path = NULL;
+	}
 	trace_apply(sv, s);
 	publish(sv, s);
 	d->node.reloads_ok++;

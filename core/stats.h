@@ -59,6 +59,7 @@ struct stats_node {
 	uint64_t stopping;	 /* gauge: 1 once a graceful stop has begun */
 	uint64_t started_unix;	 /* process start, seconds since the epoch */
 	uint64_t trace_written;	 /* messages written to the pcap trace */
+	uint64_t trace_failed;	 /* messages the trace file refused (disk full, ...) */
 };
 
 #define STAT_ADD(s, field, n)                                                               \
