@@ -32,6 +32,7 @@
 
 #include "cli/cmd_rates.h"
 #include "cli/cmd_report.h"
+#include "cli/cmd_status.h"
 #include "parsers/sip_hdr.h"
 #include "parsers/sip_msg.h"
 #include "parsers/sip_uri.h"
@@ -934,6 +935,13 @@ static int cmd_report_entry(struct ctl *ctl, const struct ctl_cmd *cmd, int argc
 	return cmd_report(argc, argv);
 }
 
+/* `status`: cli/cmd_status.c (docs/management.md). */
+static int cmd_status_entry(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	(void)cmd;
+	return cmd_status_run(ctl->out, ctl->err, argc, argv);
+}
+
 static const struct ctl_cmd cmds[] = {
 	{
 		.name = "parse",
@@ -970,6 +978,13 @@ static const struct ctl_cmd cmds[] = {
 		.summary = CMD_REPORT_SUMMARY,
 		.help = cmd_report_help,
 		.run = cmd_report_entry,
+	},
+	{
+		.name = "status",
+		.args = CMD_STATUS_ARGS,
+		.summary = CMD_STATUS_SUMMARY,
+		.help = cmd_status_help,
+		.run = cmd_status_entry,
 	},
 };
 
