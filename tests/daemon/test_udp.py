@@ -358,7 +358,33 @@ def case_two_workers():
             u.close()
         t.eq(answered, n, "two workers: OPTIONS from %d source ports all answered" % n,
              "unanswered: %r" % missing[:5])
+        # Responses whose branch names a worker (sipring's own format,
+        # z9hG4bKsr<worker>.): the one that lands on the other worker is
+        # handed over through the ring; with no transaction, both drop it.
+        before = d.metrics()
+        nresp = 0
+        for i in range(60):
+            u = client()
+            owner = i % 2
+            resp = ("SIP/2.0 200 OK\r\n"
+                    "Via: SIP/2.0/UDP %s:%d;branch=z9hG4bKsr%d.ho%d\r\n"
+                    "From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>;tag=2\r\n"
+                    "Call-ID: ho-%d\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+                    % (d.sip_addr[0], d.sip_addr[1], owner, i, i))
+            u.send(resp.encode(), d.sip_addr)
+            nresp += 1
+            u.close()
+        want = h.metric_sum(before, "sipring_drops_total", reason="response") + nresp
+        h.wait_for(lambda: h.metric_sum(d.metrics(), "sipring_drops_total",
+                                        reason="response") >= want)
         ms = d.metrics()
+        out = h.metric_sum(ms, "sipring_handover_total", direction="out")
+        inn = h.metric_sum(ms, "sipring_handover_total", direction="in")
+        t.eq(h.metric_sum(ms, "sipring_drops_total", reason="response"), want,
+             "two workers: %d responses for no transaction dropped" % nresp)
+        t.ok(out > 0 and out == inn,
+             "two workers: responses on the wrong worker handed over (out %s, in %s)"
+             % (out, inn))
         for w in ("0", "1"):
             t.ok(any(n_ == "sipring_worker_loop_utilisation" and ("worker", w) in ls
                      for (n_, ls) in ms),
