@@ -104,23 +104,68 @@ static size_t sa_ip_text(const struct sockaddr *sa, char *buf, size_t len)
 	return strlen(buf);
 }
 
+/* Dotted-quad IPv4 (the hot case, without a copy or inet_pton()). */
+static bool ipv4_parse(struct sv s, uint8_t out[4])
+{
+	unsigned part = 0, val = 0, digits = 0;
+	for (size_t i = 0; i < s.len; i++) {
+		char c = s.p[i];
+		if (c >= '0' && c <= '9') {
+			val = val * 10 + (unsigned)(c - '0');
+			if (++digits > 3 || val > 255)
+				return false;
+		} else if (c == '.' && digits && part < 3) {
+			out[part++] = (uint8_t)val;
+			val = digits = 0;
+		} else {
+			return false;
+		}
+	}
+	if (part != 3 || !digits)
+		return false;
+	out[3] = (uint8_t)val;
+	return true;
+}
+
 /* Parse a numeric host (IPv4 or IPv6, no brackets) from a view. */
 static bool host_ip(struct sv host, struct snap_addr *out)
 {
 	char tmp[64];
-	if (host.len == 0 || host.len >= sizeof(tmp))
-		return false;
-	memcpy(tmp, host.p, host.len);
-	tmp[host.len] = 0;
-	if (inet_pton(AF_INET, tmp, out->ip) == 1) {
+	if (ipv4_parse(host, out->ip)) {
 		out->family = AF_INET;
 		return true;
 	}
+	if (host.len == 0 || host.len >= sizeof(tmp) || !memchr(host.p, ':', host.len))
+		return false;
+	memcpy(tmp, host.p, host.len);
+	tmp[host.len] = 0;
 	if (inet_pton(AF_INET6, tmp, out->ip) == 1) {
 		out->family = AF_INET6;
 		return true;
 	}
 	return false;
+}
+
+/* The address of a socket address, as a snap_addr. */
+static void sa_addr(const struct sockaddr *sa, struct snap_addr *out)
+{
+	out->family = sa->sa_family;
+	if (sa->sa_family == AF_INET)
+		memcpy(out->ip, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	else
+		memcpy(out->ip, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+}
+
+static size_t put_u64(char *d, uint64_t v)
+{
+	char t[20];
+	size_t n = 0;
+	do
+		t[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	for (size_t i = 0; i < n; i++)
+		d[i] = t[n - 1 - i];
+	return n;
 }
 
 /* Whether the Request-URI names this node. */
@@ -305,16 +350,17 @@ static bool reply(struct worker *w, const struct origin *o, const struct sip_msg
 			p++;
 		first_end = p;
 	}
-	size_t iplen = sa_ip_text(o->src, ipbuf, sizeof(ipbuf));
 	struct snap_addr sent_by, src_ip;
-	bool differs = true;
-	if (host_ip(v.host, &sent_by) && host_ip(sv_make(ipbuf, iplen), &src_ip))
-		differs = sent_by.family != src_ip.family ||
-			  memcmp(sent_by.ip, src_ip.ip, sent_by.family == AF_INET ? 4 : 16);
+	sa_addr(o->src, &src_ip);
+	bool differs = !host_ip(v.host, &sent_by) || sent_by.family != src_ip.family ||
+		       memcmp(sent_by.ip, src_ip.ip, sent_by.family == AF_INET ? 4 : 16);
 	size_t addlen = 0;
-	if (differs && !v.received.len)
-		addlen +=
-			(size_t)snprintf(add + addlen, sizeof(add) - addlen, ";received=%s", ipbuf);
+	if (differs && !v.received.len) {
+		size_t iplen = sa_ip_text(o->src, ipbuf, sizeof(ipbuf));
+		memcpy(add, ";received=", 10);
+		memcpy(add + 10, ipbuf, iplen);
+		addlen = 10 + iplen;
+	}
 	if (v.has_rport) {
 		/* Drop the bare ";rport" and write ";rport=N" at the end of the via-parm. */
 		const char *rp = NULL, *rp_end = NULL;
@@ -332,8 +378,9 @@ static bool reply(struct worker *w, const struct origin *o, const struct sip_msg
 		} else {
 			via_parts[nvia++] = sv_range(first_start, first_end);
 		}
-		addlen += (size_t)snprintf(add + addlen, sizeof(add) - addlen, ";rport=%u",
-					   sa_port(o->src));
+		memcpy(add + addlen, ";rport=", 7);
+		addlen += 7;
+		addlen += put_u64(add + addlen, sa_port(o->src));
 	} else {
 		via_parts[nvia++] = sv_range(first_start, first_end);
 		if (!o->conn)
@@ -360,7 +407,8 @@ static bool reply(struct worker *w, const struct origin *o, const struct sip_msg
 			h = fnv1a(h, fr->value);
 		if (cs)
 			h = fnv1a(h, cs->value);
-		snprintf(tag, sizeof(tag), "%016" PRIx64, h);
+		for (int i = 15; i >= 0; i--, h >>= 4)
+			tag[i] = "0123456789abcdef"[h & 15];
 		to_tag = sv_make(tag, 16);
 	}
 
