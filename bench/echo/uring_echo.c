@@ -38,6 +38,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bench/load/cpulist.h"
 #include "drivers/bufring.h"
 
 #define ECHO_THREADS_MAX 256
@@ -223,30 +224,7 @@ static void *echo_main(void *arg)
 
 static int parse_cpus(const char *s, struct echo_opts *o)
 {
-	o->ncpus = 0;
-	while (*s) {
-		char *e;
-		long a = strtol(s, &e, 10), b = a;
-		if (e == s || a < 0 || a >= CPU_SETSIZE)
-			return -EINVAL;
-		if (*e == '-') {
-			s = e + 1;
-			b = strtol(s, &e, 10);
-			if (e == s || b < a || b >= CPU_SETSIZE)
-				return -EINVAL;
-		}
-		for (long c = a; c <= b; c++) {
-			if (o->ncpus == ECHO_THREADS_MAX)
-				return -EINVAL;
-			o->cpus[o->ncpus++] = (int)c;
-		}
-		if (*e == ',')
-			e++;
-		else if (*e)
-			return -EINVAL;
-		s = e;
-	}
-	return o->ncpus ? 0 : -EINVAL;
+	return cpulist_parse(s, o->cpus, ECHO_THREADS_MAX, &o->ncpus);
 }
 
 static void usage(FILE *f)

@@ -46,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/load/cpulist.h"
 #include "drivers/bufring.h"
 #include "load_hist.h"
 #include "load_sip.h"
@@ -792,30 +793,7 @@ static void usage(FILE *f)
 
 static int parse_cpus(const char *s, struct load_opts *o)
 {
-	o->ncpus = 0;
-	while (*s) {
-		char *e;
-		long a = strtol(s, &e, 10), b = a;
-		if (e == s || a < 0 || a >= CPU_SETSIZE)
-			return -EINVAL;
-		if (*e == '-') {
-			s = e + 1;
-			b = strtol(s, &e, 10);
-			if (e == s || b < a || b >= CPU_SETSIZE)
-				return -EINVAL;
-		}
-		for (long c = a; c <= b; c++) {
-			if (o->ncpus == LOAD_THREADS_MAX)
-				return -EINVAL;
-			o->cpus[o->ncpus++] = (int)c;
-		}
-		if (*e == ',')
-			e++;
-		else if (*e)
-			return -EINVAL;
-		s = e;
-	}
-	return o->ncpus ? 0 : -EINVAL;
+	return cpulist_parse(s, o->cpus, LOAD_THREADS_MAX, &o->ncpus);
 }
 
 /* "HOST:PORT", "[V6]:PORT" -> addr. */
