@@ -1575,6 +1575,8 @@ unsigned conf_restart_keys(const struct conf *old, const struct conf *new_, char
 		{ "node.pin_workers", old->pin_workers != new_->pin_workers },
 		{ "sip.listen", !listen_same(old, new_) },
 		{ "sip.private_port_base", old->private_port_base != new_->private_port_base },
+		{ "tcp.max_connections", old->tcp_max_connections != new_->tcp_max_connections },
+		{ "tcp.max_buffer", old->tcp_max_buffer != new_->tcp_max_buffer },
 		{ "runtime.ring_entries", old->ring_entries != new_->ring_entries },
 		{ "runtime.rx_buffers", old->rx_buffers != new_->rx_buffers },
 		{ "runtime.rx_buffer_size", old->rx_buffer_size != new_->rx_buffer_size },

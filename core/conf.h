@@ -123,7 +123,7 @@ void conf_free(struct conf *c);
 /*
  * Which keys changed between a running configuration and a newly loaded one
  * that a reload cannot apply (listen addresses, workers, pinning, ring and
- * buffer sizes, http.listen, private ports): written comma-separated into
+ * buffer sizes, TCP connection and buffer limits, http.listen, private ports): written comma-separated into
  * buf, returns how many (0: the reload applies whole).
  */
 unsigned conf_restart_keys(const struct conf *old, const struct conf *new_, char *buf, size_t len);

@@ -200,6 +200,18 @@ static void reload(struct service *sv)
 	n->rx_buffer_size = o->rx_buffer_size;
 	n->tcp_max_connections = o->tcp_max_connections;
 	n->tcp_max_buffer = o->tcp_max_buffer;
+	n->private_port_base = o->private_port_base;
+	n->http_enabled = o->http_enabled;
+	n->http_addr = o->http_addr;
+	n->http_addrlen = o->http_addrlen;
+	memcpy(n->http_listen_text, o->http_listen_text, sizeof(n->http_listen_text));
+	struct conf_listen *l = malloc(sizeof(*l) * o->nlisten);
+	if (l) { /* the sockets that are bound, not the file's new list */
+		memcpy(l, o->listen, sizeof(*l) * o->nlisten);
+		free(n->listen);
+		n->listen = l;
+		n->nlisten = o->nlisten;
+	}
 	log_set_level(n->log_level);
 	/* Reopen the trace even under the same name: rename + SIGHUP rotates it
 	 * (trace_open() appends to a pcap of its own). */

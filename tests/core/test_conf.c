@@ -995,6 +995,9 @@ Test(conf, restart_keys)
 		  "  rx_buffer_size: 65535\nhttp:\n  listen: 127.0.0.1:8081\n",
 		  "node.workers, node.pin_workers, sip.listen, sip.private_port_base, "
 		  "runtime.ring_entries, runtime.rx_buffers, runtime.rx_buffer_size, http.listen" },
+		{ "node:\n  workers: 2\nsip:\n  listen:\n    - udp:127.0.0.1\n    - tcp:127.0.0.1\n"
+		  "tcp:\n  max_connections: 10\n  max_buffer: 131072\n  idle_timeout: 60\n",
+		  "tcp.max_connections, tcp.max_buffer" },
 	};
 	struct conf old, new_;
 	char buf[512];
