@@ -141,6 +141,7 @@ static const struct conf_key conf_keys[] = {
 	{ "runtime.ring_entries", set_pow2, FIELD(ring_entries), .min = 16, .max = 32768 },
 	{ "runtime.rx_buffers", set_pow2, FIELD(rx_buffers), .min = 16, .max = 32768 },
 	{ "runtime.rx_buffer_size", set_uint, FIELD(rx_buffer_size), .min = 1024, .max = 65536 },
+	{ "runtime.udp_buffer", set_uint, FIELD(udp_buffer), .min = 65536, .max = 1073741824 },
 	{ "runtime.stop_deadline", set_dur, FIELD(stop_deadline_ms), .min = 0, .max = 300000,
 	  .unit_ms = 1 },
 	{ "trace.file", set_str, FIELD(trace_file), .min = 0, .max = PATH_MAX - 1 },
@@ -1474,6 +1475,7 @@ int conf_defaults(struct conf *c)
 	c->rx_buffers = 4096;
 	c->rx_buffer_size = 65536;
 	c->stop_deadline_ms = 5000;
+	c->udp_buffer = 16u << 20;
 	c->trace_mode = CONF_TRACE_OFF;
 	c->http_enabled = true;
 	addr_make("127.0.0.1", 9, 8080, &c->http_addr, &c->http_addrlen);
@@ -1580,6 +1582,7 @@ unsigned conf_restart_keys(const struct conf *old, const struct conf *new_, char
 		{ "runtime.ring_entries", old->ring_entries != new_->ring_entries },
 		{ "runtime.rx_buffers", old->rx_buffers != new_->rx_buffers },
 		{ "runtime.rx_buffer_size", old->rx_buffer_size != new_->rx_buffer_size },
+		{ "runtime.udp_buffer", old->udp_buffer != new_->udp_buffer },
 		{ "http.listen", !http_same(old, new_) },
 	};
 	unsigned n = 0;

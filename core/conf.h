@@ -89,6 +89,7 @@ struct conf {
 	uint32_t
 		rx_buffer_size; /* runtime.rx_buffer_size: octets, default 65536 (max UDP payload) */
 	uint32_t stop_deadline_ms; /* runtime.stop_deadline: graceful stop limit, default 5000 */
+	uint32_t udp_buffer; /* runtime.udp_buffer: UDP socket buffers, octets, default 16 MiB */
 
 	/* trace */
 	char *trace_file; /* trace.file: pcap path, NULL/"" = off */

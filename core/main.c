@@ -64,7 +64,7 @@ static void sa_set_port(struct sockaddr_storage *ss, uint16_t port)
 
 /* A bound socket (and listening, for TCP). Returns the fd or -errno. */
 static int open_socket(const struct conf_listen *l, const struct sockaddr_storage *addr,
-		       bool reuseport)
+		       bool reuseport, int bufsize)
 {
 	int type = l->proto == CONF_UDP ? SOCK_DGRAM : SOCK_STREAM;
 	int fd = socket(addr->ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -77,10 +77,12 @@ static int open_socket(const struct conf_listen *l, const struct sockaddr_storag
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
 		goto fail;
-	if (l->proto == CONF_UDP) {
-		int sz = UDP_SOCKBUF;
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	if (l->proto == CONF_UDP && bufsize > 0) {
+		/* Past net.core.rmem_max when allowed (root), else up to it. */
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsize, sizeof(bufsize)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize));
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsize, sizeof(bufsize)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));
 	}
 	if (bind(fd, (const struct sockaddr *)addr, l->addrlen) < 0)
 		goto fail;
@@ -167,7 +169,7 @@ static int bind_all(struct daemon *d, struct conf *c, uint16_t *ports, unsigned 
 	for (unsigned i = 0; i < c->nlisten; i++) {
 		struct conf_listen *l = &c->listen[i];
 		/* Exclusive probe: fails when anything holds the port. */
-		int probe = open_socket(l, &l->addr, false);
+		int probe = open_socket(l, &l->addr, false, 0);
 		if (probe < 0) {
 			fprintf(stderr, "sipring: %s: %s\n", l->text, strerror(-probe));
 			return probe;
@@ -197,7 +199,7 @@ static int bind_all(struct daemon *d, struct conf *c, uint16_t *ports, unsigned 
 					UIO_MAX_SOCKS / 2);
 				return -ENOSPC;
 			}
-			int fd = open_socket(l, &l->addr, true);
+			int fd = open_socket(l, &l->addr, true, (int)c->udp_buffer);
 			if (fd < 0) {
 				fprintf(stderr, "sipring: %s: %s\n", l->text, strerror(-fd));
 				return fd;
@@ -218,7 +220,7 @@ static int bind_all(struct daemon *d, struct conf *c, uint16_t *ports, unsigned 
 			struct sockaddr_storage a = l->addr;
 			sa_set_port(&a, c->private_port_base ? (uint16_t)(c->private_port_base + k)
 							     : 0);
-			int fd = open_socket(l, &a, false);
+			int fd = open_socket(l, &a, false, (int)c->udp_buffer);
 			if (fd < 0) {
 				fprintf(stderr, "sipring: private port of worker %u on %s: %s\n", k,
 					l->text, strerror(-fd));

@@ -159,6 +159,7 @@ static void check_defaults_but_listen(const struct conf *c)
 	cr_assert_eq(c->rx_buffers, 4096);
 	cr_assert_eq(c->rx_buffer_size, 65536);
 	cr_assert_eq(c->stop_deadline_ms, 5000);
+	cr_assert_eq(c->udp_buffer, 16u << 20);
 	cr_assert_null(c->trace_file);
 	cr_assert_eq(c->trace_mode, CONF_TRACE_OFF);
 	cr_assert(c->http_enabled);
@@ -390,6 +391,8 @@ static const struct range_row {
 	  { "sip.max_message_size", "1024" } },
 	{ "runtime.stop_deadline", FLD(stop_deadline_ms), "0", "300000", 0, 300000, "-1",
 	  "300001" },
+	{ "runtime.udp_buffer", FLD(udp_buffer), "65536", "1073741824", 65536, 1073741824, "65535",
+	  "1073741825" },
 };
 
 Test(conf, range_edges)
