@@ -881,8 +881,10 @@ void *worker_main(void *arg)
 		uint64_t wall = clock_ns(CLOCK_MONOTONIC);
 		w->now_ms = wall / 1000000;
 		timer_wheel_advance(&w->tw, w->now_ms);
-		if (wall - w->last_sample_ns > 100000000u)
+		if (wall - w->last_sample_ns > 100000000u) {
 			sample_cpu(w, wall);
+			uio_tick(&w->io);
+		}
 		STAT_INC(w->stats, loop_iterations);
 
 		int64_t next = timer_wheel_next_ms(&w->tw, w->now_ms);

@@ -175,6 +175,16 @@ static int arm_accept(struct uio *io, unsigned i)
 	return 0;
 }
 
+void uio_tick(struct uio *io)
+{
+	for (unsigned i = 0; i < io->nlst; i++) {
+		if (io->lst_retry[i] && io->lst_fd[i] >= 0 && !io->lst_armed[i]) {
+			io->lst_retry[i] = false;
+			arm_accept(io, i);
+		}
+	}
+}
+
 int uio_add_listener(struct uio *io, int fd)
 {
 	if (io->nlst == UIO_MAX_SOCKS)
@@ -380,11 +390,18 @@ static void on_accept(struct uio *io, unsigned li, int res, unsigned flags)
 {
 	if (!(flags & IORING_CQE_F_MORE)) {
 		io->lst_armed[li] = false;
-		if (io->lst_fd[li] >= 0 && res != -ECANCELED)
+		/* After an error (EMFILE, ENFILE, ENOBUFS...) accepting again at
+		 * once would spin: uio_tick() re-arms it a little later. */
+		if (io->lst_fd[li] >= 0 && res >= 0)
 			arm_accept(io, li);
+		else if (io->lst_fd[li] >= 0 && res != -ECANCELED)
+			io->lst_retry[li] = true;
 	}
-	if (res < 0)
+	if (res < 0) {
+		if (res != -ECANCELED)
+			io->cnt.accept_errors++;
 		return;
+	}
 	if (io->nconn_free == 0) {
 		io->cnt.tcp_refused++;
 		close(res);

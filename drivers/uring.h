@@ -91,11 +91,12 @@ struct uio_params {
 
 /* Counters the driver keeps (the worker turns them into its stats). */
 struct uio_counters {
-	uint64_t rx_nobufs;    /* receives re-armed after the buffer ring ran dry */
-	uint64_t tx_nobufs;    /* sends refused: no slot / no SQE */
-	uint64_t tx_errors;    /* sends the kernel failed */
-	uint64_t tcp_refused;  /* connections over max_conns, closed at once */
-	uint64_t tcp_overflow; /* connections closed: more than tcp_max_buffer unconsumed */
+	uint64_t rx_nobufs;	/* receives re-armed after the buffer ring ran dry */
+	uint64_t tx_nobufs;	/* sends refused: no slot / no SQE */
+	uint64_t tx_errors;	/* sends the kernel failed */
+	uint64_t tcp_refused;	/* connections over max_conns, closed at once */
+	uint64_t tcp_overflow;	/* connections closed: more than tcp_max_buffer unconsumed */
+	uint64_t accept_errors; /* accept failed (EMFILE, ...): retried at the next tick */
 };
 
 #define UIO_MAX_SOCKS 64
@@ -112,6 +113,7 @@ struct uio {
 	unsigned nudp;
 	int lst_fd[UIO_MAX_SOCKS];
 	bool lst_armed[UIO_MAX_SOCKS];
+	bool lst_retry[UIO_MAX_SOCKS]; /* accept failed: re-arm at the next uio_tick() */
 	unsigned nlst;
 	struct msghdr rx_msg; /* the template of the multishot recvmsg */
 
@@ -142,6 +144,10 @@ int uio_add_udp(struct uio *io, int fd);
 
 /* Accept connections on a listening TCP socket. Returns its index, or -errno. */
 int uio_add_listener(struct uio *io, int fd);
+
+/* Re-arm the accepts that failed (call it every so often, e.g. each 100 ms:
+ * an accept error such as EMFILE is then retried at that pace, not in a spin). */
+void uio_tick(struct uio *io);
 
 /* Stop accepting: cancel the accepts and close the listening sockets. */
 void uio_stop_listeners(struct uio *io);

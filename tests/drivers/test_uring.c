@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -268,5 +269,39 @@ Test(uring, close_from_the_callback_and_wake)
 	uint64_t one = 1;
 	cr_assert_eq(write(wake_fd, &one, sizeof(one)), sizeof(one));
 	RUN_UNTIL(seen.wakes == 1);
+	teardown();
+}
+
+/* An accept that fails (EMFILE: no file descriptor left) is not retried in a
+ * spin, and connections are accepted again once uio_tick() re-arms it. */
+Test(uring, accept_error_retried_by_tick)
+{
+	setup(4, 4096);
+	struct sockaddr_in la;
+	int l = loopback_socket(SOCK_STREAM, &la);
+
+	/* No descriptor left for the accept (io_uring reads the limit when the
+	 * accept is prepared, so lower it first). */
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	struct rlimit old, low;
+	getrlimit(RLIMIT_NOFILE, &old);
+	low = old;
+	low.rlim_cur = (rlim_t)dup(c); /* the next descriptor number */
+	close((int)low.rlim_cur);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	cr_assert_eq(uio_add_listener(&io, l), 0);
+	uio_wait(&io, 0);
+	cr_assert_eq(connect(c, (struct sockaddr *)&la, sizeof(la)), 0);
+	RUN_UNTIL(io.cnt.accept_errors >= 1);
+	/* Waiting does not spin on errors: no re-arm until the tick. */
+	uint64_t errors = io.cnt.accept_errors;
+	for (int i = 0; i < 5; i++)
+		uio_wait(&io, 10);
+	cr_assert_eq(io.cnt.accept_errors, errors);
+
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	uio_tick(&io);
+	RUN_UNTIL(seen.opens == 1);
+	close(c);
 	teardown();
 }
