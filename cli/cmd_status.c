@@ -29,10 +29,9 @@
 
 #include "core/conf.h"
 
-#define NAME	     "sipringctl status"
-#define MAX_HEAD     (64u << 10)
-#define STATUS_PATH  "/api/v1/status"
-#define CONNECT_HINT " (is sipring running? http.listen in the config)"
+#define NAME	    "sipringctl status"
+#define MAX_HEAD    (64u << 10)
+#define STATUS_PATH "/api/v1/status"
 
 enum { EXIT_DONE = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -481,43 +480,56 @@ timeout:
 	return -ETIMEDOUT;
 }
 
-/* cmd_status_get(), and whether a connection was made (for the hint). */
-static int get(const char *url, const char *path, struct cmd_status_resp *resp, char *err,
-	       size_t errlen, bool *connected)
+int cmd_status_request(const char *url, const char *method, const char *path, const char *body,
+		       size_t body_len, struct cmd_status_resp *resp, char *err, size_t errlen)
 {
-	char req[1024];
+	char *req, clen[64] = "";
 	struct url u;
 	int fd, n, r;
 
-	*connected = false;
 	memset(resp, 0, sizeof(*resp));
 	if (url_parse(url, &u) != 0) {
 		snprintf(err, errlen, "not an http:// URL: '%s'", url);
 		return -EINVAL;
 	}
-	n = snprintf(req, sizeof(req),
-		     "GET %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: sipringctl\r\n"
-		     "Accept: application/json\r\nConnection: close\r\n\r\n",
-		     u.base, path, u.hostport);
-	if (n < 0 || (size_t)n >= sizeof(req)) {
-		snprintf(err, errlen, "URL too long: '%s'", url);
-		return -EINVAL;
+	if (body)
+		snprintf(clen, sizeof(clen),
+			 "Content-Type: application/json\r\nContent-Length: %zu\r\n", body_len);
+	n = asprintf(&req,
+		     "%s %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: sipringctl\r\n"
+		     "Accept: application/json\r\n%sConnection: close\r\n\r\n",
+		     method, u.base, path, u.hostport, clen);
+	if (n < 0) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	if (body) {
+		char *p = realloc(req, (size_t)n + body_len + 1);
+
+		if (!p) {
+			free(req);
+			snprintf(err, errlen, "%s", strerror(ENOMEM));
+			return -ENOMEM;
+		}
+		req = p;
+		memcpy(req + n, body, body_len);
 	}
 	fd = dial(&u, err, errlen);
-	if (fd < 0)
+	if (fd < 0) {
+		free(req);
 		return fd;
-	*connected = true;
-	r = exchange(fd, &u, req, (size_t)n, resp, err, errlen);
+	}
+	r = exchange(fd, &u, req, (size_t)n + (body ? body_len : 0), resp, err, errlen);
+	resp->connected = true;
 	close(fd);
+	free(req);
 	return r;
 }
 
 int cmd_status_get(const char *url, const char *path, struct cmd_status_resp *resp, char *err,
 		   size_t errlen)
 {
-	bool connected;
-
-	return get(url, path, resp, err, errlen, &connected);
+	return cmd_status_request(url, "GET", path, NULL, 0, resp, err, errlen);
 }
 
 /* ---- the command ---- */
@@ -579,23 +591,25 @@ static int parse_opts(FILE *out, FILE *err, int argc, char **argv, struct opts *
 	return 0;
 }
 
-/* The URL of the endpoint of the configuration at path. */
-static int url_from_config(FILE *err, const char *path, char *url, size_t len)
+int cmd_status_config_url(const char *path, char *url, size_t len, char *err, size_t errlen)
 {
-	char msg[512], host[INET6_ADDRSTRLEN];
+	char host[INET6_ADDRSTRLEN];
 	struct conf c;
 	int r;
 
-	r = conf_load(path, &c, msg, sizeof(msg));
+	if (errlen)
+		err[0] = '\0';
+	r = conf_load(path, &c, err, errlen);
 	if (r < 0) {
-		fprintf(err, NAME ": %s\n", msg[0] ? msg : strerror(-r));
-		return EXIT_USAGE;
+		if (errlen && !err[0])
+			snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		return r;
 	}
 	if (!c.http_enabled) {
-		fprintf(err, NAME ": %s: http.listen is off: the management endpoint is disabled\n",
-			path);
+		snprintf(err, errlen, "%s: http.listen is off: the management endpoint is disabled",
+			 path);
 		conf_free(&c);
-		return EXIT_USAGE;
+		return -ENOTCONN;
 	}
 	/* The unspecified address means every local one: ask at the loopback's. */
 	if (c.http_addr.ss_family == AF_INET6) {
@@ -614,6 +628,18 @@ static int url_from_config(FILE *err, const char *path, char *url, size_t len)
 		snprintf(url, len, "http://%s:%u", host, ntohs(a->sin_port));
 	}
 	conf_free(&c);
+	return 0;
+}
+
+/* The URL of the endpoint of the configuration at path. */
+static int url_from_config(FILE *err, const char *path, char *url, size_t len)
+{
+	char msg[512];
+
+	if (cmd_status_config_url(path, url, len, msg, sizeof(msg)) < 0) {
+		fprintf(err, NAME ": %s\n", msg);
+		return EXIT_USAGE;
+	}
 	return 0;
 }
 
@@ -759,7 +785,6 @@ int cmd_status_run(FILE *out, FILE *err, int argc, char **argv)
 	char url[128], msg[512];
 	struct opts o;
 	cJSON *root;
-	bool connected;
 	size_t ul;
 	int r;
 
@@ -777,12 +802,13 @@ int cmd_status_run(FILE *out, FILE *err, int argc, char **argv)
 	if (!o.url)
 		o.url = CMD_STATUS_DEFAULT_URL;
 
-	r = get(o.url, STATUS_PATH, &resp, msg, sizeof(msg), &connected);
+	r = cmd_status_get(o.url, STATUS_PATH, &resp, msg, sizeof(msg));
 	if (r == -EINVAL)
 		return usage_error(err, "--url takes http://HOST:PORT, not", o.url);
 	if (r < 0) {
 		/* The hint is for a daemon that does not answer, not for a bad host name. */
-		fprintf(err, NAME ": %s%s\n", msg, connected || r == -ENOENT ? "" : CONNECT_HINT);
+		fprintf(err, NAME ": %s%s\n", msg,
+			resp.connected || r == -ENOENT ? "" : CMD_STATUS_CONNECT_HINT);
 		return EXIT_FAIL;
 	}
 	/* The URL as asked, for messages: "http://127.0.0.1:8080/api/v1/status". */

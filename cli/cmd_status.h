@@ -18,7 +18,8 @@
  * usage error (bad option or URL, a configuration that does not load or has
  * http.listen off).
  *
- * HTTP is a plain blocking socket: one HTTP/1.1 GET with "Connection: close",
+ * HTTP is a plain blocking socket: one HTTP/1.1 request (a GET for status)
+ * with "Connection: close",
  * a body framed by Content-Length, chunked or the end of the connection, and
  * CMD_STATUS_TIMEOUT_MS to connect and as much again to have the whole answer.
  * A CLI command, never the service thread's.
@@ -26,6 +27,7 @@
 #ifndef SIPRING_CMD_STATUS_H
 #define SIPRING_CMD_STATUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -40,12 +42,16 @@ extern const char cmd_status_help[];
 
 int cmd_status_run(FILE *out, FILE *err, int argc, char **argv);
 
-/* ---- the HTTP client, for the later API commands (registrations, uplinks, ...) ---- */
+/* ---- the HTTP client and the endpoint, for the other API commands (cmd_registrations.h) ---- */
+
+/* Said after a connect error, when the daemon is probably not running. */
+#define CMD_STATUS_CONNECT_HINT " (is sipring running? http.listen in the config)"
 
 struct cmd_status_resp {
-	int status; /* the HTTP status code */
-	char *body; /* the body, de-chunked and NUL-terminated; free() it */
-	size_t len; /* without the NUL */
+	int status;	/* the HTTP status code */
+	char *body;	/* the body, de-chunked and NUL-terminated; free() it */
+	size_t len;	/* without the NUL */
+	bool connected; /* a connection was made (also set on errors): no hint needed */
 };
 
 /*
@@ -60,5 +66,23 @@ struct cmd_status_resp {
  */
 int cmd_status_get(const char *url, const char *path, struct cmd_status_resp *resp, char *err,
 		   size_t errlen);
+
+/*
+ * cmd_status_get() with another method ("DELETE") and, when body is not NULL,
+ * body_len octets of body sent as application/json. path is sent as given:
+ * the caller percent-encodes what it puts in it.
+ */
+int cmd_status_request(const char *url, const char *method, const char *path, const char *body,
+		       size_t body_len, struct cmd_status_resp *resp, char *err, size_t errlen);
+
+/*
+ * The URL of the management endpoint of the configuration file at path
+ * (conf_load(); http.listen, with 0.0.0.0 and :: asked at the loopback) into
+ * url[0..len): "http://127.0.0.1:8080". Returns 0, or a negative errno with
+ * one line in err: the configuration's error, or -ENOTCONN when http.listen
+ * is off ("sipring.yaml: http.listen is off: the management endpoint is
+ * disabled").
+ */
+int cmd_status_config_url(const char *path, char *url, size_t len, char *err, size_t errlen);
 
 #endif

@@ -6,8 +6,8 @@
  * [options] [args]`. Each command gets the CLI context first, its table entry
  * (for its usage text) and its own argv, and returns the process exit status:
  * 0 done, 1 the command ran and failed (a malformed message, later a daemon that
- * refused), 2 usage or I/O errors (bad option, file not found). Adding `status`,
- * `registrations`, `uplinks`... means writing one `cmd_x()` and one table row.
+ * refused), 2 usage or I/O errors (bad option, file not found). Adding a
+ * command (`uplinks`...) means writing one `cmd_x()` and one table row.
  *
  * The first command, `parse`, is a person's window into the parser: it reads a
  * SIP message from a file or stdin, indexes it with sip_msg_parse(), runs the
@@ -31,6 +31,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli/cmd_rates.h"
+#include "cli/cmd_registrations.h"
 #include "cli/cmd_report.h"
 #include "cli/cmd_status.h"
 #include "parsers/sip_hdr.h"
@@ -942,6 +943,20 @@ static int cmd_status_entry(struct ctl *ctl, const struct ctl_cmd *cmd, int argc
 	return cmd_status_run(ctl->out, ctl->err, argc, argv);
 }
 
+/* `registrations`, `suspensions`: cli/cmd_registrations.c (docs/management.md). */
+static int cmd_registrations_entry(struct ctl *ctl, const struct ctl_cmd *cmd, int argc,
+				   char **argv)
+{
+	(void)cmd;
+	return cmd_registrations_run(ctl->out, ctl->err, argc, argv);
+}
+
+static int cmd_suspensions_entry(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	(void)cmd;
+	return cmd_suspensions_run(ctl->out, ctl->err, argc, argv);
+}
+
 static const struct ctl_cmd cmds[] = {
 	{
 		.name = "parse",
@@ -973,6 +988,13 @@ static const struct ctl_cmd cmds[] = {
 		.run = cmd_rates_entry,
 	},
 	{
+		.name = "registrations",
+		.args = CMD_REGISTRATIONS_ARGS,
+		.summary = CMD_REGISTRATIONS_SUMMARY,
+		.help = cmd_registrations_help,
+		.run = cmd_registrations_entry,
+	},
+	{
 		.name = "report",
 		.args = CMD_REPORT_ARGS,
 		.summary = CMD_REPORT_SUMMARY,
@@ -986,6 +1008,13 @@ static const struct ctl_cmd cmds[] = {
 		.help = cmd_status_help,
 		.run = cmd_status_entry,
 	},
+	{
+		.name = "suspensions",
+		.args = CMD_SUSPENSIONS_ARGS,
+		.summary = CMD_SUSPENSIONS_SUMMARY,
+		.help = cmd_suspensions_help,
+		.run = cmd_suspensions_entry,
+	},
 };
 
 static void usage(FILE *f)
@@ -998,7 +1027,7 @@ static void usage(FILE *f)
 	      "commands:\n",
 	      f);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].summary);
+		fprintf(f, "  %-14s %s\n", cmds[i].name, cmds[i].summary);
 	fputs("\n"
 	      "exit status: 0 done, 1 the command failed, 2 usage or I/O error.\n",
 	      f);

@@ -29,9 +29,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 #include <yaml.h>
+
+#include "core/auth.h" /* enum auth_alg only: the header pulls in no library */
 
 #define CONF_MAX_FILE	(1u << 20) /* a node file is a few KiB: refuse a mistaken path */
 #define CONF_MAX_LISTEN 64
@@ -40,6 +43,7 @@
 #define SHOW_MAX	48   /* a value quoted in a message is cut there */
 #define SHOW_BUF	(SHOW_MAX + 4)
 #define DEFAULT_PORT	5060
+#define UNIX_PATH_MAX	(sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
 struct ld;
 struct conf_key;
@@ -56,9 +60,11 @@ struct conf_enum {
 
 /* Character rules for strings (control octets are always refused). */
 enum {
-	STR_NOSPACE = 1, /* no white space */
-	STR_NAME = 2,	 /* letters, digits, '.', '-', '_' */
-	STR_TOKEN = 4,	 /* an RFC 3261 token (option tags) */
+	STR_NOSPACE = 1,  /* no white space */
+	STR_NAME = 2,	  /* letters, digits, '.', '-', '_' */
+	STR_TOKEN = 4,	  /* an RFC 3261 token (option tags) */
+	STR_QUOTABLE = 8, /* no '"' or '\\': sent inside a quoted string (realm) */
+	STR_SECRET = 16,  /* never quoted in a message (passwords, keys) */
 };
 
 struct conf_key {
@@ -71,6 +77,7 @@ struct conf_key {
 	uint32_t unit_ms;  /* durations: 1 (milliseconds) or 1000 (seconds) */
 	uint32_t elem_max; /* lists of strings: longest element */
 	unsigned flags;	   /* STR_* */
+	bool zero_ok;	   /* 0 (numbers) or "" (strings) is accepted outside min..max */
 	const struct conf_enum *enums;
 };
 
@@ -83,7 +90,6 @@ struct conf_alias {
 static int set_str(struct ld *, const struct conf_key *, const char *, const yaml_node_t *);
 static int set_uint(struct ld *, const struct conf_key *, const char *, const yaml_node_t *);
 static int set_pow2(struct ld *, const struct conf_key *, const char *, const yaml_node_t *);
-static int set_port_base(struct ld *, const struct conf_key *, const char *, const yaml_node_t *);
 static int set_dur(struct ld *, const struct conf_key *, const char *, const yaml_node_t *);
 static int set_bool(struct ld *, const struct conf_key *, const char *, const yaml_node_t *);
 static int set_enum(struct ld *, const struct conf_key *, const char *, const yaml_node_t *);
@@ -92,7 +98,9 @@ static int set_listen(struct ld *, const struct conf_key *, const char *, const 
 static int set_trace_filter(struct ld *, const struct conf_key *, const char *,
 			    const yaml_node_t *);
 static int set_http(struct ld *, const struct conf_key *, const char *, const yaml_node_t *);
-static int alias_seconds(struct ld *, const struct conf_alias *, const yaml_node_t *);
+static int set_algs(struct ld *, const struct conf_key *, const char *, const yaml_node_t *);
+static int set_ip(struct ld *, const struct conf_key *, const char *, const yaml_node_t *);
+static int alias_whole(struct ld *, const struct conf_alias *, const yaml_node_t *);
 static int alias_resend(struct ld *, const struct conf_alias *, const yaml_node_t *);
 
 static const struct conf_enum log_levels[] = {
@@ -102,6 +110,11 @@ static const struct conf_enum log_levels[] = {
 static const struct conf_enum log_formats[] = {
 	{ "logfmt", CONF_LOG_LOGFMT },
 	{ "json", CONF_LOG_JSON },
+	{ NULL, 0 },
+};
+static const struct conf_enum suspend_actions[] = {
+	{ "reject", CONF_SUSPEND_REJECT },
+	{ "drop", CONF_SUSPEND_DROP },
 	{ NULL, 0 },
 };
 
@@ -115,8 +128,8 @@ static const struct conf_key conf_keys[] = {
 	{ "log.level", set_enum, FIELD(log_level), .enums = log_levels },
 	{ "log.format", set_enum, FIELD(log_format), .enums = log_formats },
 	{ "sip.listen", set_listen, FIELD(listen), .min = 1, .max = CONF_MAX_LISTEN },
-	{ "sip.private_port_base", set_port_base, FIELD(private_port_base), .min = 1024,
-	  .max = 65279 },
+	{ "sip.private_port_base", set_uint, FIELD(private_port_base), .min = 1024, .max = 65279,
+	  .zero_ok = true },
 	{ "sip.advertised_host", set_str, FIELD(advertised_host), .min = 0, .max = 253,
 	  .flags = STR_NOSPACE },
 	{ "sip.domains", set_strlist, FIELD(domains), .off_n = offsetof(struct conf, ndomains),
@@ -148,6 +161,43 @@ static const struct conf_key conf_keys[] = {
 	{ "trace.filter", set_trace_filter, FIELD(trace_mode) },
 	{ "http.listen", set_http, FIELD(http_enabled) },
 	{ "cdr.spool_dir", set_str, FIELD(spool_dir), .min = 1, .max = PATH_MAX - 1 },
+	{ "registrar.enabled", set_bool, FIELD(reg_enabled) },
+	{ "registrar.min_expires", set_dur, FIELD(reg_min_expires_s), .min = 1, .max = 86400,
+	  .unit_ms = 1000 },
+	{ "registrar.max_expires", set_dur, FIELD(reg_max_expires_s), .min = 1, .max = 604800,
+	  .unit_ms = 1000 },
+	{ "registrar.default_expires", set_dur, FIELD(reg_default_expires_s), .min = 1,
+	  .max = 604800, .unit_ms = 1000 },
+	{ "registrar.max_contacts", set_uint, FIELD(reg_max_contacts), .min = 1, .max = 32 },
+	{ "registrar.max_bindings", set_uint, FIELD(reg_max_bindings), .min = 0,
+	  .max = 1000000000 },
+	{ "registrar.replace", set_bool, FIELD(reg_replace) },
+	{ "registrar.authenticate", set_bool, FIELD(reg_authenticate) },
+	{ "registrar.keepalive.interval", set_dur, FIELD(reg_keepalive_s), .min = 5, .max = 3600,
+	  .unit_ms = 1000, .zero_ok = true },
+	{ "registrar.keepalive.failures", set_uint, FIELD(reg_keepalive_failures), .min = 1,
+	  .max = 100 },
+	{ "registrar.suspend.retry", set_uint, FIELD(suspend_retry), .min = 1, .max = 1000 },
+	{ "registrar.suspend.time", set_dur, FIELD(suspend_time_s), .min = 0, .max = 86400,
+	  .unit_ms = 1000 },
+	{ "registrar.suspend.by_ip", set_bool, FIELD(suspend_by_ip) },
+	{ "registrar.suspend.action", set_enum, FIELD(suspend_action), .enums = suspend_actions },
+	{ "auth.realm", set_str, FIELD(auth_realm), .min = 0, .max = 253,
+	  .flags = STR_NOSPACE | STR_QUOTABLE },
+	{ "auth.nonce_expire", set_dur, FIELD(auth_nonce_expire_s), .min = 10, .max = 86400,
+	  .unit_ms = 1000 },
+	{ "auth.secret", set_str, FIELD(auth_secret), .min = 16, .max = 256, .flags = STR_SECRET,
+	  .zero_ok = true },
+	{ "auth.algorithms", set_algs, FIELD(auth_algs), .min = 1, .max = 2 },
+	{ "auth.refuse_rfc2069", set_bool, FIELD(auth_refuse_rfc2069) },
+	{ "accounts.file", set_str, FIELD(accounts_file), .min = 0, .max = PATH_MAX - 1 },
+	{ "redis.host", set_ip, FIELD(redis_host) },
+	{ "redis.port", set_uint, FIELD(redis_port), .min = 1, .max = 65535 },
+	{ "redis.unix_socket", set_str, FIELD(redis_unix), .min = 0, .max = UNIX_PATH_MAX },
+	{ "redis.password", set_str, FIELD(redis_password), .min = 0, .max = 256,
+	  .flags = STR_SECRET },
+	{ "redis.db", set_uint, FIELD(redis_db), .min = 0, .max = 255 },
+	{ "redis.prefix", set_str, FIELD(redis_prefix), .min = 1, .max = 64, .flags = STR_NOSPACE },
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -160,7 +210,10 @@ static const struct conf_key conf_keys[] = {
  */
 static const struct conf_alias aliases[] = {
 	{ "SS_SIP_RESEND_INTERVAL", { "sip.timers.t1", "sip.timers.t2" }, alias_resend },
-	{ "SS_SIP_TIMEOUT_INVITE", { "sip.timers.timer_b", NULL }, alias_seconds },
+	{ "SS_SIP_TIMEOUT_INVITE", { "sip.timers.timer_b", NULL }, alias_whole },
+	{ "SS_ENDPOINT_REGISTER_REPLACE", { "registrar.replace", NULL }, NULL },
+	{ "SS_ENDPOINT_REGISTER_RETRY", { "registrar.suspend.retry", NULL }, alias_whole },
+	{ "SS_ENDPOINT_REGISTER_SUSPEND", { "registrar.suspend.time", NULL }, alias_whole },
 };
 
 /* Cross-field rules: key a must be >= key b (checked once every key is set). */
@@ -172,6 +225,8 @@ static const struct {
 	{ "sip.timers.timer_f", "sip.timers.t1" },
 	{ "tcp.max_buffer", "sip.max_message_size" },
 	{ "runtime.rx_buffer_size", "sip.max_message_size" },
+	{ "registrar.default_expires", "registrar.min_expires" },
+	{ "registrar.max_expires", "registrar.default_expires" },
 };
 
 /* Who set a key: the line (0 = not in the file, a default) and the name used. */
@@ -284,8 +339,15 @@ static int out_of_range(struct ld *ld, const struct conf_key *k, const char *nam
 {
 	char s[SHOW_BUF];
 
-	return ld_err(ld, node_line(v), name, "%s is out of range %llu..%llu%s", show(s, SV(v)),
-		      (unsigned long long)k->min, (unsigned long long)k->max, unit_name(k));
+	return ld_err(ld, node_line(v), name, "%s is out of range %s%llu..%llu%s", show(s, SV(v)),
+		      k->zero_ok ? "0 or " : "", (unsigned long long)k->min,
+		      (unsigned long long)k->max, unit_name(k));
+}
+
+/* x is in k's range: min..max, or 0 where the key takes 0 (off, ephemeral). */
+static bool in_range(const struct conf_key *k, uint64_t x)
+{
+	return (x >= k->min && x <= k->max) || (k->zero_ok && x == 0);
 }
 
 /* ---- the table ---- */
@@ -329,6 +391,8 @@ static void store_uint(struct conf *c, const struct conf_key *k, uint64_t v)
 	if (k->size == sizeof(uint16_t)) {
 		uint16_t x = (uint16_t)v;
 		memcpy(p, &x, sizeof(x));
+	} else if (k->size == sizeof(uint64_t)) {
+		memcpy(p, &v, sizeof(v));
 	} else {
 		uint32_t x = (uint32_t)v;
 		memcpy(p, &x, sizeof(x));
@@ -341,6 +405,11 @@ static uint64_t load_uint(const struct conf *c, const struct conf_key *k)
 
 	if (k->size == sizeof(uint16_t)) {
 		uint16_t x;
+		memcpy(&x, p, sizeof(x));
+		return x;
+	}
+	if (k->size == sizeof(uint64_t)) {
+		uint64_t x;
 		memcpy(&x, p, sizeof(x));
 		return x;
 	}
@@ -463,6 +532,8 @@ static const char *str_check(const char *p, size_t len, unsigned flags)
 		if ((flags & STR_TOKEN) && !((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
 					     (ch >= '0' && ch <= '9') || strchr("-.!%*_+`'~", ch)))
 			return "is not a SIP token (letters, digits and -.!%*_+`'~)";
+		if ((flags & STR_QUOTABLE) && (ch == '"' || ch == '\\'))
+			return "has a '\"' or a '\\' (it is sent in a quoted string)";
 	}
 	return NULL;
 }
@@ -479,15 +550,23 @@ static int set_str(struct ld *ld, const struct conf_key *k, const char *name, co
 		p = (const char *)v->data.scalar.value;
 		len = v->data.scalar.length;
 	}
-	if (len < k->min || len > k->max) {
-		if (k->min && !len)
+	/* A secret is never shown: the message goes to logs and terminals. */
+	if (k->flags & STR_SECRET)
+		show(s, "(not shown)", 11);
+	else
+		show(s, p, len);
+	if (len < k->min && !(k->zero_ok && !len)) {
+		if (!len)
 			return ld_err(ld, node_line(v), name, "must not be empty");
-		return ld_err(ld, node_line(v), name, "'%s' is %zu octets long; at most %llu",
-			      show(s, p, len), len, (unsigned long long)k->max);
+		return ld_err(ld, node_line(v), name, "must be at least %llu octets",
+			      (unsigned long long)k->min);
 	}
+	if (len > k->max)
+		return ld_err(ld, node_line(v), name, "'%s' is %zu octets long; at most %llu", s,
+			      len, (unsigned long long)k->max);
 	why = str_check(p, len, k->flags);
 	if (why)
-		return ld_err(ld, node_line(v), name, "'%s' %s", show(s, p, len), why);
+		return ld_err(ld, node_line(v), name, "'%s' %s", s, why);
 	dup = strndup(p, len);
 	if (!dup)
 		return ld_nomem(ld, node_line(v), name);
@@ -572,7 +651,7 @@ static int set_uint(struct ld *ld, const struct conf_key *k, const char *name, c
 	ret = parse_u64(SV(v), &x);
 	if (ret == -EINVAL)
 		return ld_err(ld, node_line(v), name, "'%s' is not a number", show(s, SV(v)));
-	if (ret || x < k->min || x > k->max)
+	if (ret || !in_range(k, x))
 		return out_of_range(ld, k, name, v);
 	store_uint(ld->c, k, x);
 	return 0;
@@ -589,27 +668,6 @@ static int set_pow2(struct ld *ld, const struct conf_key *k, const char *name, c
 	x = load_uint(ld->c, k);
 	if (x & (x - 1))
 		return ld_err(ld, node_line(v), name, "%s is not a power of two", show(s, SV(v)));
-	return 0;
-}
-
-/* 0 (ephemeral ports) or min..max. */
-static int set_port_base(struct ld *ld, const struct conf_key *k, const char *name,
-			 const yaml_node_t *v)
-{
-	char s[SHOW_BUF];
-	uint64_t x;
-	int ret = need_scalar(ld, name, v, "a number");
-
-	if (ret)
-		return ret;
-	ret = parse_u64(SV(v), &x);
-	if (ret == -EINVAL)
-		return ld_err(ld, node_line(v), name, "'%s' is not a number", show(s, SV(v)));
-	if (ret || (x && (x < k->min || x > k->max)))
-		return ld_err(ld, node_line(v), name, "%s is out of range 0 or %llu..%llu",
-			      show(s, SV(v)), (unsigned long long)k->min,
-			      (unsigned long long)k->max);
-	store_uint(ld->c, k, x);
 	return 0;
 }
 
@@ -630,7 +688,7 @@ static int set_dur(struct ld *ld, const struct conf_key *k, const char *name, co
 	if (ret == -EDOM)
 		return ld_err(ld, node_line(v), name, "%s is not a whole number of %s",
 			      show(s, SV(v)), k->unit_ms == 1 ? "milliseconds" : "seconds");
-	if (ret || x < k->min || x > k->max)
+	if (ret || !in_range(k, x))
 		return out_of_range(ld, k, name, v);
 	store_uint(ld->c, k, x);
 	return 0;
@@ -945,6 +1003,91 @@ static int set_trace_filter(struct ld *ld, const struct conf_key *k, const char 
 		      show(s, p, len));
 }
 
+/* ---- auth and redis ---- */
+
+/*
+ * auth.algorithms: a list of SHA-256 and MD5 (any case), preferred first, each
+ * once, stored as enum auth_alg values.
+ */
+static int set_algs(struct ld *ld, const struct conf_key *k, const char *name, const yaml_node_t *v)
+{
+	static const struct conf_enum algs[] = {
+		{ "SHA-256", AUTH_SHA256 },
+		{ "MD5", AUTH_MD5 },
+	};
+	struct conf *c = ld->c;
+	uint8_t out[sizeof(c->auth_algs)];
+	unsigned lines[sizeof(c->auth_algs)];
+	char s[SHOW_BUF];
+	size_t n = 0;
+
+	if (!is_null(v) && v->type != YAML_SEQUENCE_NODE)
+		return ld_err(ld, node_line(v), name, "expected a list of SHA-256 and MD5, not %s",
+			      node_kind(v));
+	if (!is_null(v))
+		n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (n < k->min)
+		return ld_err(ld, node_line(v), name, "must list at least one of SHA-256, MD5");
+	if (n > k->max)
+		return ld_err(ld, node_line(v), name, "lists %zu entries; at most %llu", n,
+			      (unsigned long long)k->max);
+	for (size_t i = 0; i < n; i++) {
+		const yaml_node_t *e =
+			yaml_document_get_node(ld->doc, v->data.sequence.items.start[i]);
+		size_t a;
+		int ret = need_scalar(ld, name, e, "SHA-256 or MD5");
+
+		if (ret)
+			return ret;
+		for (a = 0; a < sizeof(algs) / sizeof(algs[0]); a++)
+			if (e->data.scalar.length == strlen(algs[a].name) &&
+			    !strncasecmp((const char *)e->data.scalar.value, algs[a].name,
+					 strlen(algs[a].name)))
+				break;
+		if (a == sizeof(algs) / sizeof(algs[0]))
+			return ld_err(ld, node_line(e), name, "'%s' is not one of SHA-256, MD5",
+				      show(s, SV(e)));
+		out[i] = (uint8_t)algs[a].value;
+		lines[i] = node_line(e);
+		for (size_t j = 0; j < i; j++)
+			if (out[j] == out[i])
+				return ld_err(ld, node_line(e), name,
+					      "'%s' is listed twice (first at line %u)",
+					      show(s, SV(e)), lines[j]);
+	}
+	memcpy(c->auth_algs, out, n);
+	c->auth_nalgs = (unsigned)n;
+	return 0;
+}
+
+/* An IPv4 or IPv6 address literal, or "" (none); kept as written. */
+static int set_ip(struct ld *ld, const struct conf_key *k, const char *name, const yaml_node_t *v)
+{
+	char **dst = field(ld->c, k), s[SHOW_BUF], *dup;
+	struct sockaddr_storage ss;
+	const char *p = "";
+	size_t len = 0;
+
+	if (v->type != YAML_SCALAR_NODE)
+		return ld_err(ld, node_line(v), name, "expected an IP address, not %s",
+			      node_kind(v));
+	if (!is_null(v)) {
+		p = (const char *)v->data.scalar.value;
+		len = v->data.scalar.length;
+	}
+	if (len && !addr_make(p, len, 0, &ss, NULL))
+		return ld_err(ld, node_line(v), name,
+			      "'%s' is not an IP address (IPv4 or IPv6, no brackets; names are "
+			      "not resolved)",
+			      show(s, p, len));
+	dup = strndup(p, len);
+	if (!dup)
+		return ld_nomem(ld, node_line(v), name);
+	free(*dst);
+	*dst = dup;
+	return 0;
+}
+
 /* ---- VOS3000 converters ---- */
 
 /* Milliseconds as seconds with up to 3 decimals: 500 -> "0.5". */
@@ -960,25 +1103,33 @@ static const char *secs(char buf[24], uint64_t ms)
 	return buf;
 }
 
-/* Whole seconds (VOS3000's unit for timeouts) into a millisecond key. */
-static int alias_seconds(struct ld *ld, const struct conf_alias *a, const yaml_node_t *v)
+/*
+ * A whole number in VOS3000's unit into keys[0]: seconds for a duration key,
+ * stored in the key's own unit (x 1000 for a millisecond key, as is for a
+ * second key), a count for a plain number key. The range is the key's, in
+ * VOS3000's unit.
+ */
+static int alias_whole(struct ld *ld, const struct conf_alias *a, const yaml_node_t *v)
 {
 	const struct conf_key *k = key_find(a->keys[0]);
-	uint64_t x, lo = (k->min + 999) / 1000, hi = k->max / 1000;
+	uint64_t scale = k->unit_ms ? 1000 / k->unit_ms : 1; /* key units per alias unit */
+	uint64_t x, lo = (k->min + scale - 1) / scale, hi = k->max / scale;
+	const char *unit = k->unit_ms ? " s" : "";
 	char s[SHOW_BUF];
-	int ret = need_scalar(ld, a->name, v, "a number of seconds");
+	int ret =
+		need_scalar(ld, a->name, v, k->unit_ms ? "a number of seconds" : "a whole number");
 
 	if (ret)
 		return ret;
 	ret = parse_u64(SV(v), &x);
 	if (ret == -EINVAL)
-		return ld_err(ld, node_line(v), a->name, "'%s' is not a whole number of seconds",
-			      show(s, SV(v)));
-	if (ret || x < lo || x > hi)
-		return ld_err(ld, node_line(v), a->name, "%s is out of range %llu..%llu s (%s)",
-			      show(s, SV(v)), (unsigned long long)lo, (unsigned long long)hi,
-			      k->name);
-	store_uint(ld->c, k, x * 1000);
+		return ld_err(ld, node_line(v), a->name, "'%s' is not a whole number%s",
+			      show(s, SV(v)), k->unit_ms ? " of seconds" : "");
+	if (ret || x > hi || (x < lo && !(k->zero_ok && x == 0)))
+		return ld_err(ld, node_line(v), a->name, "%s is out of range %s%llu..%llu%s (%s)",
+			      show(s, SV(v)), k->zero_ok ? "0 or " : "", (unsigned long long)lo,
+			      (unsigned long long)hi, unit, k->name);
+	store_uint(ld->c, k, x * scale);
 	return 0;
 }
 
@@ -1296,6 +1447,16 @@ static int finish(struct ld *ld)
 			      at_a ? ">=" : "<=", ko->name, (unsigned long long)load_uint(c, ko),
 			      unit_name(ko));
 	}
+	if (c->redis_host[0] && c->redis_unix[0]) {
+		const struct origin *oh = &ld->set[key_find("redis.host") - conf_keys];
+		const struct origin *ou = &ld->set[key_find("redis.unix_socket") - conf_keys];
+		bool at_u = ou->line > oh->line;
+
+		return ld_err(
+			ld, at_u ? ou->line : oh->line, at_u ? "redis.unix_socket" : "redis.host",
+			"cannot be set together with %s (line %u); give only one of the two",
+			at_u ? "redis.host" : "redis.unix_socket", at_u ? oh->line : ou->line);
+	}
 	return 0;
 }
 
@@ -1481,8 +1642,37 @@ int conf_defaults(struct conf *c)
 	addr_make("127.0.0.1", 9, 8080, &c->http_addr, &c->http_addrlen);
 	addr_text(&c->http_addr, c->http_listen_text, sizeof(c->http_listen_text));
 	c->spool_dir = strdup("var/spool");
+	c->reg_enabled = true;
+	c->reg_min_expires_s = 60;
+	c->reg_max_expires_s = 3600;
+	c->reg_default_expires_s = 3600;
+	c->reg_max_contacts = 10;
+	c->reg_max_bindings = 0;
+	c->reg_replace = true;
+	c->reg_authenticate = true;
+	c->reg_keepalive_s = 0;
+	c->reg_keepalive_failures = 3;
+	c->suspend_retry = 6;
+	c->suspend_time_s = 180;
+	c->suspend_by_ip = false;
+	c->suspend_action = CONF_SUSPEND_REJECT;
+	c->auth_realm = strdup("");
+	c->auth_nonce_expire_s = 300;
+	c->auth_secret = strdup("");
+	c->auth_algs[0] = AUTH_SHA256;
+	c->auth_algs[1] = AUTH_MD5;
+	c->auth_nalgs = 2;
+	c->auth_refuse_rfc2069 = false;
+	c->accounts_file = strdup("");
+	c->redis_host = strdup("");
+	c->redis_port = 6379;
+	c->redis_unix = strdup("");
+	c->redis_password = strdup("");
+	c->redis_db = 0;
+	c->redis_prefix = strdup("sipring:");
 	if (!c->node_name || !c->listen || !c->advertised_host || !c->server_header ||
-	    !c->spool_dir) {
+	    !c->spool_dir || !c->auth_realm || !c->auth_secret || !c->accounts_file ||
+	    !c->redis_host || !c->redis_unix || !c->redis_password || !c->redis_prefix) {
 		conf_free(c);
 		return -ENOMEM;
 	}
@@ -1540,6 +1730,13 @@ void conf_free(struct conf *c)
 	free(c->trace_file);
 	free(c->trace_call_id);
 	free(c->spool_dir);
+	free(c->auth_realm);
+	free(c->auth_secret);
+	free(c->accounts_file);
+	free(c->redis_host);
+	free(c->redis_unix);
+	free(c->redis_password);
+	free(c->redis_prefix);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -1558,6 +1755,12 @@ static bool listen_same(const struct conf *a, const struct conf *b)
 			return false;
 	}
 	return true;
+}
+
+/* NULL and "" are the same: neither is set. */
+static bool str_same(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
 }
 
 static bool http_same(const struct conf *a, const struct conf *b)
@@ -1584,6 +1787,13 @@ unsigned conf_restart_keys(const struct conf *old, const struct conf *new_, char
 		{ "runtime.rx_buffer_size", old->rx_buffer_size != new_->rx_buffer_size },
 		{ "runtime.udp_buffer", old->udp_buffer != new_->udp_buffer },
 		{ "http.listen", !http_same(old, new_) },
+		/* The Redis connection is made at start. */
+		{ "redis.host", !str_same(old->redis_host, new_->redis_host) },
+		{ "redis.port", old->redis_port != new_->redis_port },
+		{ "redis.unix_socket", !str_same(old->redis_unix, new_->redis_unix) },
+		{ "redis.password", !str_same(old->redis_password, new_->redis_password) },
+		{ "redis.db", old->redis_db != new_->redis_db },
+		{ "redis.prefix", !str_same(old->redis_prefix, new_->redis_prefix) },
 	};
 	unsigned n = 0;
 	size_t used = 0;

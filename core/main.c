@@ -38,6 +38,7 @@
 
 #define HANDOVER_SLOTS 1024
 #define TRACE_SLOTS    4096
+#define REGQ_SLOTS     65536 /* registrar changes a worker may queue for the service thread */
 #define UDP_SOCKBUF    (4 << 20)
 
 static void usage(FILE *f)
@@ -319,8 +320,12 @@ int main(int argc, char **argv)
 		w->id = i;
 		w->stats = &d.stats[i];
 		w->cpu = c.pin_workers && (int)d.nworkers <= ncpu ? (int)i % ncpu : -1;
+		w->pend_mask = REGQ_SLOTS - 1;
 		w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (w->wake_fd < 0 || ring_init(&w->trace, TRACE_SLOTS, sizeof(void *)) < 0) {
+		if (w->wake_fd < 0 || ring_init(&w->trace, TRACE_SLOTS, sizeof(void *)) < 0 ||
+		    ring_init(&w->regq, REGQ_SLOTS, sizeof(void *)) < 0 ||
+		    !(w->pend = calloc(REGQ_SLOTS, sizeof(*w->pend))) ||
+		    ring_init(&w->kaq, REGQ_SLOTS, sizeof(void *)) < 0) {
 			fprintf(stderr, "sipring: %s\n", strerror(errno));
 			return 1;
 		}
@@ -346,6 +351,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	atomic_store(&d.snap, s);
+	if (service_snap_prepare(s, NULL, err, sizeof(err)) < 0 ||
+	    service_registrar_init(&d, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sipring: %s\n", err);
+		LOG_E("main", "cannot start the registrar", "error=\"%s\"", err);
+		return 1;
+	}
 
 	/* Signals go to the service thread's signalfd only. */
 	sigset_t set;
@@ -398,9 +409,22 @@ int main(int argc, char **argv)
 	LOG_I("main", "stopped", "status=%d", status);
 
 	s = atomic_load(&d.snap);
+	accounts_free(s->accounts);
 	conf_free(&s->conf);
 	free(s);
+	service_registrar_fini(&d);
 	for (unsigned i = 0; i < d.nworkers; i++) {
+		struct worker *w = &d.workers[i];
+		struct reg_op **op;
+		for (uint64_t q = w->pend_tail; q < w->pend_head; q++)
+			free(w->pend[q & w->pend_mask]); /* regq's entries are among them */
+		free(w->pend);
+		ring_fini(&w->regq);
+		while ((op = ring_peek(&d.workers[i].kaq))) {
+			free(*op);
+			ring_release(&d.workers[i].kaq);
+		}
+		ring_fini(&d.workers[i].kaq);
 		close(d.workers[i].wake_fd);
 		ring_fini(&d.workers[i].trace);
 	}

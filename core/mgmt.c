@@ -179,6 +179,14 @@ static void stats_total(const struct mgmt_source *src, struct stats *t)
 		SUM(loop_total_ns);
 		SUM(loop_iterations);
 		SUM(trace_drops);
+		for (size_t k = 0; k < STATS_REG__COUNT; k++)
+			SUM(reg[k]);
+		SUM(reg_queue_full);
+		SUM(txn_active);
+		SUM(txn_retransmissions);
+		SUM(txn_timeouts);
+		SUM(ka[0]);
+		SUM(ka[1]);
 #undef SUM
 	}
 }
@@ -361,6 +369,50 @@ static int render(const struct mgmt_source *src, struct util *util, char **out, 
 	    NODE(src, trace_written));
 	one(&b, "sipring_trace_drops_total", "counter", "Trace records lost: trace ring full.",
 	    t->trace_drops);
+
+	static const char *const reg_outcome[STATS_REG__COUNT] = {
+		"ok",	   "challenged", "auth_failed", "suspended",
+		"refused", "interval",	 "bad",		"error",
+	};
+	family(&b, "sipring_registrations_total", "counter",
+	       "REGISTER requests by outcome (docs/registrar.md).");
+	for (unsigned k = 0; k < STATS_REG__COUNT; k++)
+		mbuf_printf(&b, "sipring_registrations_total{outcome=\"%s\"} %llu\n",
+			    reg_outcome[k], (unsigned long long)t->reg[k]);
+	one(&b, "sipring_registrar_queue_full_total", "counter",
+	    "Location changes refused: a worker's queue to the service thread was full.",
+	    t->reg_queue_full);
+	one(&b, "sipring_location_aors", "gauge", "Addresses of record with bindings.",
+	    NODE(src, reg_aors));
+	one(&b, "sipring_location_bindings", "gauge", "Registered contacts (bindings).",
+	    NODE(src, reg_bindings));
+	one(&b, "sipring_location_expired_total", "counter", "Bindings removed at their expiry.",
+	    NODE(src, reg_expired));
+	family(&b, "sipring_location_changes_total", "counter",
+	       "Location changes from the workers: applied, or rejected by the table "
+	       "(out of order, full).");
+	mbuf_printf(&b, "sipring_location_changes_total{result=\"applied\"} %llu\n",
+		    (unsigned long long)NODE(src, reg_applied));
+	mbuf_printf(&b, "sipring_location_changes_total{result=\"rejected\"} %llu\n",
+		    (unsigned long long)NODE(src, reg_rejected));
+	one(&b, "sipring_location_redis_connected", "gauge",
+	    "1 while the registrations' Redis connection is up.", NODE(src, redis_connected));
+	family(&b, "sipring_keepalives_sent_total", "counter",
+	       "Keepalive OPTIONS to registered contacts, by result.");
+	mbuf_printf(&b, "sipring_keepalives_sent_total{result=\"answered\"} %llu\n",
+		    (unsigned long long)t->ka[0]);
+	mbuf_printf(&b, "sipring_keepalives_sent_total{result=\"failed\"} %llu\n",
+		    (unsigned long long)t->ka[1]);
+	one(&b, "sipring_location_keepalive_removed_total", "counter",
+	    "Bindings removed after registrar.keepalive.failures unanswered keepalives.",
+	    NODE(src, reg_ka_removed));
+	one(&b, "sipring_transactions", "gauge", "Transactions in the workers' tables.",
+	    t->txn_active);
+	one(&b, "sipring_transaction_retransmissions_total", "counter",
+	    "Messages sent again by transactions (timers and absorbed retransmissions).",
+	    t->txn_retransmissions);
+	one(&b, "sipring_transaction_timeouts_total", "counter", "Timers B, F and H fired.",
+	    t->txn_timeouts);
 
 	free(t);
 	if (b.oom || !b.p) {

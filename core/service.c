@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <syslog.h>
 #include <time.h>
@@ -18,10 +19,17 @@
 
 #include "core/log.h"
 #include "core/mgmt.h"
+#include "storage/location_redis.h"
+#ifdef SIPRING_REG_API
+#include "core/reg_api.h"
+#endif
 
 #define SERVICE_TICK_MS	       100
 #define SERVICE_TRACE_FLUSH_MS 200
 #define SERVICE_MAX_RETIRED    64
+#define SERVICE_EXPIRE_BATCH   256  /* bindings expired per round */
+#define SERVICE_REGQ_BATCH     4096 /* changes applied per worker per round */
+#define SERVICE_FLUSH_MS       2000 /* at exit: the most spent writing Redis */
 
 struct service {
 	struct daemon *d;
@@ -32,6 +40,20 @@ struct service {
 	struct mgmt *mgmt;
 	uint64_t deadline_ms; /* graceful stop */
 	uint64_t last_flush_ms;
+#ifdef SIPRING_REG_API
+	struct reg_api reg_api; /* /api/v1/registrations, /api/v1/suspensions */
+#endif
+	/* keepalive OPTIONS to registered contacts (registrar.keepalive.*) */
+	uint64_t ka_cursor;   /* location_scan() position in the current sweep */
+	uint64_t ka_resizes;  /* location_resizes() when the sweep started */
+	int64_t ka_last_ms;   /* the last round that sent */
+	double ka_carry;      /* AORs owed to the sweep (fractions of a round) */
+	struct ka_fail {      /* consecutive failures of bindings that failed */
+		uint64_t key; /* hash of the binding's identity; 0 = empty */
+		uint32_t n;
+	} * ka_fail;
+	uint32_t ka_cap, ka_used;
+	uint64_t ka_wake; /* workers given jobs this round (bit per worker, first 64) */
 };
 
 static uint64_t now_ms(void)
@@ -72,8 +94,332 @@ struct snap *service_snap_new(struct conf *c, uint64_t gen, const struct snap_ad
 
 static void snap_free(struct snap *s)
 {
+	accounts_free(s->accounts);
 	conf_free(&s->conf);
 	free(s);
+}
+
+int service_snap_prepare(struct snap *s, const struct snap *prev, char *err, size_t errlen)
+{
+	const struct conf *c = &s->conf;
+	struct auth_opts o = {
+		.secret = sv_cstr(c->auth_secret ? c->auth_secret : ""),
+		.nonce_expire = c->auth_nonce_expire_s,
+		.algs = c->auth_algs,
+		.nalgs = c->auth_nalgs,
+		.refuse_rfc2069 = c->auth_refuse_rfc2069,
+	};
+	int ret = auth_init(&s->auth, &o);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: auth: %s", c->file ? c->file : "configuration",
+			 ret == -EIO ? "no random octets for the nonce key" : "invalid settings");
+		return ret;
+	}
+	if (!o.secret.len && prev)
+		memcpy(s->auth.key, prev->auth.key, sizeof(s->auth.key));
+	s->accounts = NULL;
+	if (c->accounts_file && *c->accounts_file) {
+		ret = accounts_load(c->accounts_file, &s->accounts, err, errlen);
+		if (ret < 0)
+			return ret;
+		LOG_I("registrar", "accounts loaded", "file=\"%s\" accounts=%zu bytes=%zu",
+		      c->accounts_file, accounts_count(s->accounts), accounts_bytes(s->accounts));
+	} else if (c->reg_enabled && c->reg_authenticate) {
+		LOG_W("registrar",
+		      "registrar.authenticate is on and accounts.file is not set: every REGISTER "
+		      "will be challenged and refused",
+		      NULL);
+	}
+	return 0;
+}
+
+/* ---- registrations ---- */
+
+static int64_t real_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void loc_log(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	if (level <= LOCATION_LOG_ERR)
+		LOG_E("location", msg, NULL);
+	else if (level == LOCATION_LOG_WARNING)
+		LOG_W("location", msg, NULL);
+	else
+		LOG_I("location", msg, NULL);
+}
+
+int service_registrar_init(struct daemon *d, char *err, size_t errlen)
+{
+	const struct conf *c = &atomic_load(&d->snap)->conf;
+	struct location_config lc = {
+		.initial_aors = 1024,
+		.max_per_aor = LOCATION_AOR_MAX,
+		.max_bindings = c->reg_max_bindings,
+		.readers = d->nworkers,
+	};
+	int ret = location_create(&d->loc, &lc);
+	if (ret < 0) {
+		snprintf(err, errlen, "location table: %s", strerror(-ret));
+		return ret;
+	}
+	struct suspend_conf sc = { c->suspend_retry, c->suspend_time_s, c->suspend_by_ip };
+	ret = suspend_init(&d->susp, &sc, 65536);
+	if (ret < 0) {
+		snprintf(err, errlen, "suspension table: %s", strerror(-ret));
+		return ret;
+	}
+	d->service_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->service_fd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return -errno;
+	}
+	bool redis = (c->redis_host && *c->redis_host) || (c->redis_unix && *c->redis_unix);
+	if (!redis)
+		return 0;
+	struct location_redis_config rc = {
+		.redis_host = c->redis_host && *c->redis_host ? c->redis_host : NULL,
+		.redis_port = c->redis_port,
+		.redis_unix = c->redis_unix && *c->redis_unix ? c->redis_unix : NULL,
+		.redis_password =
+			c->redis_password && *c->redis_password ? c->redis_password : NULL,
+		.redis_db = c->redis_db,
+		.prefix = c->redis_prefix,
+		.log = loc_log,
+	};
+	ret = location_redis_create(&d->loc_redis, &rc, d->loc);
+	if (ret < 0) {
+		snprintf(err, errlen, "redis: %s", strerror(-ret));
+		return ret;
+	}
+	int64_t n = location_redis_load(d->loc_redis, real_ms());
+	if (n < 0)
+		LOG_W("registrar", "cannot load registrations from Redis; starting from memory",
+		      "error=\"%s\"", strerror((int)-n));
+	else
+		LOG_I("registrar", "registrations loaded from Redis", "bindings=%lld",
+		      (long long)n);
+	return 0;
+}
+
+void service_registrar_fini(struct daemon *d)
+{
+	location_redis_destroy(d->loc_redis);
+	d->loc_redis = NULL;
+	location_destroy(d->loc);
+	d->loc = NULL;
+	suspend_fini(&d->susp);
+	if (d->service_fd > 0)
+		close(d->service_fd);
+}
+
+/* ---- keepalive ---- */
+
+static uint64_t ka_key(const struct location_binding *b)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	const struct sv parts[] = { b->aor, b->instance.len ? b->instance : b->contact };
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; i < parts[k].len; i++)
+			h = (h ^ (uint8_t)parts[k].p[i]) * 0x100000001b3ull;
+		h = (h ^ 0xff) * 0x100000001b3ull;
+	}
+	h ^= b->instance.len ? b->reg_id : 0;
+	return h ? h : 1;
+}
+
+/* The failure slot of key (linear probing); with add, created when missing. */
+static struct ka_fail *ka_find(struct service *sv, uint64_t key, bool add)
+{
+	if (add && (sv->ka_used + 1) * 4 > sv->ka_cap * 3) {
+		uint32_t ncap = sv->ka_cap ? sv->ka_cap * 2 : 64;
+		struct ka_fail *n = calloc(ncap, sizeof(*n));
+		if (!n)
+			return NULL;
+		for (uint32_t i = 0; i < sv->ka_cap; i++) {
+			if (!sv->ka_fail[i].key)
+				continue;
+			uint32_t j = (uint32_t)sv->ka_fail[i].key & (ncap - 1);
+			while (n[j].key)
+				j = (j + 1) & (ncap - 1);
+			n[j] = sv->ka_fail[i];
+		}
+		free(sv->ka_fail);
+		sv->ka_fail = n;
+		sv->ka_cap = ncap;
+	}
+	if (!sv->ka_cap)
+		return NULL;
+	uint32_t mask = sv->ka_cap - 1, i = (uint32_t)key & mask;
+	for (; sv->ka_fail[i].key; i = (i + 1) & mask)
+		if (sv->ka_fail[i].key == key)
+			return &sv->ka_fail[i];
+	if (!add)
+		return NULL;
+	sv->ka_fail[i] = (struct ka_fail){ key, 0 };
+	sv->ka_used++;
+	return &sv->ka_fail[i];
+}
+
+/* Forget slot f (backward-shift deletion keeps the probe chains whole). */
+static void ka_forget(struct service *sv, struct ka_fail *f)
+{
+	uint32_t mask = sv->ka_cap - 1, i = (uint32_t)(f - sv->ka_fail), j = i;
+	sv->ka_fail[i].key = 0;
+	sv->ka_used--;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!sv->ka_fail[j].key)
+			return;
+		uint32_t home = (uint32_t)sv->ka_fail[j].key & mask;
+		/* move j back to i when its home is not in (i, j] */
+		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+			sv->ka_fail[i] = sv->ka_fail[j];
+			sv->ka_fail[j].key = 0;
+			i = j;
+		}
+	}
+}
+
+/* A keepalive's result, from a worker. */
+static void ka_result(struct service *sv, const struct reg_op *op)
+{
+	struct daemon *d = sv->d;
+	const struct conf *c = &atomic_load(&d->snap)->conf;
+	uint64_t key = ka_key(&op->b);
+	if (op->kind == REG_OP_KA_OK) {
+		struct ka_fail *f = ka_find(sv, key, false);
+		if (f)
+			ka_forget(sv, f);
+		return;
+	}
+	struct ka_fail *f = ka_find(sv, key, true);
+	if (f && ++f->n < c->reg_keepalive_failures)
+		return;
+	if (f)
+		ka_forget(sv, f);
+	const struct location_binding *b = &op->b;
+	if (location_remove(d->loc, b->aor, b->contact, b->instance, b->reg_id) == 0) {
+		d->node.reg_ka_removed++;
+		LOG_I("registrar", "binding removed: no answer to keepalive",
+		      "aor=\"%.*s\" contact=\"%.*s\" failures=%u", (int)b->aor.len, b->aor.p,
+		      (int)b->contact.len, b->contact.p, c->reg_keepalive_failures);
+	}
+}
+
+/* One AOR of the sweep: a job per live binding, to the worker owning its flow. */
+static void ka_aor(void *arg, struct sv aor)
+{
+	struct service *sv = arg;
+	struct daemon *d = sv->d;
+	struct location_binding b[LOCATION_AOR_MAX];
+	int64_t now = real_ms();
+	unsigned n = location_lookup(d->loc, aor, b, LOCATION_AOR_MAX);
+	for (unsigned i = 0; i < n && i < LOCATION_AOR_MAX; i++) {
+		if (b[i].expires_ms <= now)
+			continue;
+		unsigned wk = b[i].src.worker < d->nworkers ? b[i].src.worker : 0;
+		struct ring *q = &d->workers[wk].kaq;
+		struct reg_op **slot = ring_reserve(q);
+		struct reg_op *job = slot ? reg_op_new(REG_OP_KA_OK, &b[i]) : NULL;
+		if (!job)
+			continue; /* the worker is behind: this binding waits for the next sweep */
+		*slot = job;
+		ring_commit(q);
+		sv->ka_wake |= 1ull << (wk & 63);
+	}
+}
+
+/* Send this round's share of the sweep: every AOR once per interval. */
+static void keepalive(struct service *sv)
+{
+	struct daemon *d = sv->d;
+	const struct conf *c = &atomic_load(&d->snap)->conf;
+	int64_t now = real_ms();
+	if (!c->reg_keepalive_s || atomic_load(&d->stop)) {
+		sv->ka_last_ms = now;
+		return;
+	}
+	if (now - sv->ka_last_ms < 100)
+		return;
+	struct location_counts lc;
+	location_counts(d->loc, &lc);
+	sv->ka_carry += (double)lc.aors * (double)(now - sv->ka_last_ms) /
+			((double)c->reg_keepalive_s * 1000.0);
+	sv->ka_last_ms = now;
+	if (sv->ka_carry < 1)
+		return;
+	if (sv->ka_cursor == 0 || location_resizes(d->loc) != sv->ka_resizes) {
+		sv->ka_cursor = 0;
+		sv->ka_resizes = location_resizes(d->loc);
+	}
+	unsigned max = sv->ka_carry > 100000 ? 100000 : (unsigned)sv->ka_carry;
+	sv->ka_carry -= max;
+	sv->ka_wake = 0;
+	if (!location_scan(d->loc, &sv->ka_cursor, max, ka_aor, sv))
+		sv->ka_cursor = 0; /* the sweep is over: the next starts from the top */
+	for (unsigned i = 0; i < d->nworkers; i++)
+		if (sv->ka_wake & (1ull << (i & 63)))
+			worker_wake(&d->workers[i]);
+}
+
+/* Apply what the workers queued, expire what is due, free what readers left,
+ * and keep the gauges. */
+static void registrations(struct service *sv)
+{
+	struct daemon *d = sv->d;
+	if (!d->loc)
+		return;
+	uint64_t ev;
+	ssize_t r = read(d->service_fd, &ev, sizeof(ev));
+	(void)r;
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct worker *w = &d->workers[i];
+		struct reg_op **slot;
+		uint64_t done = atomic_load_explicit(&w->reg_applied, memory_order_relaxed);
+		/* The ops stay the worker's: it frees them once reg_applied passes them. */
+		for (unsigned k = 0; k < SERVICE_REGQ_BATCH && (slot = ring_peek(&w->regq)); k++) {
+			const struct reg_op *op = *slot;
+			ring_release(&w->regq);
+			if (op->kind == REG_OP_KA_OK || op->kind == REG_OP_KA_FAIL) {
+				ka_result(sv, op);
+			} else {
+				int ret = reg_op_apply(d->loc, op);
+				if (ret < 0 && !(ret == -ENOENT && op->kind != REG_OP_SET))
+					d->node.reg_rejected++;
+				else
+					d->node.reg_applied++;
+			}
+			atomic_store_explicit(&w->reg_applied, ++done, memory_order_release);
+		}
+	}
+	struct location_binding gone[SERVICE_EXPIRE_BATCH];
+	int n;
+	int64_t now = real_ms();
+	while ((n = location_expire(d->loc, now, gone, SERVICE_EXPIRE_BATCH)) > 0) {
+		d->node.reg_expired += (uint64_t)n;
+		if (n < SERVICE_EXPIRE_BATCH)
+			break;
+	}
+	keepalive(sv);
+	location_reclaim(d->loc);
+	struct location_counts lc;
+	location_counts(d->loc, &lc);
+	d->node.reg_aors = lc.aors;
+	d->node.reg_bindings = lc.bindings;
+}
+
+/* Whether a worker's queue still holds changes (then the loop does not sleep). */
+static bool regq_pending(struct daemon *d)
+{
+	for (unsigned i = 0; i < d->nworkers; i++)
+		if (ring_peek(&d->workers[i].regq))
+			return true;
+	return false;
 }
 
 /* ---- trace ---- */
@@ -193,6 +539,16 @@ static void reload(struct service *sv)
 	}
 	/* What needs a restart keeps its running value. */
 	struct conf *n = &s->conf, *o = &cur->conf;
+	if (service_snap_prepare(s, cur, err, sizeof(err)) < 0) {
+		snap_free(s);
+		d->node.reloads_failed++;
+		LOG_E("service", "reload failed, keeping the running configuration", "error=\"%s\"",
+		      err);
+		return;
+	}
+	struct suspend_conf susp = { n->suspend_retry, n->suspend_time_s, n->suspend_by_ip };
+	if (d->loc)
+		suspend_set_conf(&d->susp, &susp);
 	n->workers = o->workers;
 	n->pin_workers = o->pin_workers;
 	n->ring_entries = o->ring_entries;
@@ -277,6 +633,12 @@ static int mgmt_up(struct service *sv, struct mgmt_source *src)
 		return ret;
 	}
 	LOG_I("mgmt", "management endpoint", "listen=%s", s->conf.http_listen_text);
+#ifdef SIPRING_REG_API
+	struct reg_api_source rs = { .loc = d->loc, .susp = d->loc ? &d->susp : NULL };
+	ret = reg_api_init(&sv->reg_api, sv->mgmt, &rs);
+	if (ret < 0)
+		LOG_E("mgmt", "cannot add the registrar's routes", "error=\"%s\"", strerror(-ret));
+#endif
 	return 0;
 }
 
@@ -333,16 +695,34 @@ int service_run(struct daemon *d, int sigfd)
 	}
 
 	while (!all_stopped(d)) {
-		struct pollfd pf[2] = { { .fd = sigfd, .events = POLLIN },
+		short rev = 0;
+		struct pollfd pf[4] = { { .fd = sigfd, .events = POLLIN },
 					{ .fd = sv.mgmt ? mgmt_poll_fd(sv.mgmt) : -1,
-					  .events = POLLIN } };
+					  .events = POLLIN },
+					{ .fd = d->loc ? d->service_fd : -1, .events = POLLIN },
+					{ .fd = -1 } };
 		int timeout = SERVICE_TICK_MS;
 		if (sv.mgmt) {
 			int t = mgmt_poll_timeout_ms(sv.mgmt);
 			if (t >= 0 && t < timeout)
 				timeout = t;
 		}
-		int n = poll(pf, 2, timeout);
+		if (d->loc_redis) {
+			pf[3].fd = location_redis_poll_fd(d->loc_redis, &pf[3].events);
+			int t = location_redis_poll_timeout(d->loc_redis);
+			if (t >= 0 && t < timeout)
+				timeout = t;
+		}
+		if (d->loc) {
+			int64_t next = location_next_expiry(d->loc) - real_ms();
+			if (next < timeout)
+				timeout = next < 0 ? 0 : (int)next;
+			if (regq_pending(d))
+				timeout = 0;
+		}
+		int n = poll(pf, 4, timeout);
+		if (n > 0 && pf[3].fd >= 0)
+			rev = pf[3].revents;
 		if (n < 0 && errno != EINTR) {
 			LOG_E("service", "poll failed", "error=\"%s\"", strerror(errno));
 			break;
@@ -358,6 +738,13 @@ int service_run(struct daemon *d, int sigfd)
 		}
 		if (sv.mgmt)
 			mgmt_process(sv.mgmt);
+		registrations(&sv);
+		if (d->loc_redis) {
+			location_redis_process(d->loc_redis, rev);
+			struct location_redis_stats st;
+			location_redis_stats(d->loc_redis, &st);
+			d->node.redis_connected = st.connected;
+		}
 
 		uint64_t now = now_ms();
 		trace_drain(&sv);
@@ -375,6 +762,18 @@ int service_run(struct daemon *d, int sigfd)
 	}
 	for (unsigned i = 0; i < d->nworkers; i++)
 		pthread_join(d->workers[i].thread, NULL);
+	/* The last changes, then give Redis a moment to take them. */
+	while (d->loc && regq_pending(d))
+		registrations(&sv);
+	if (d->loc_redis) {
+		uint64_t until = now_ms() + SERVICE_FLUSH_MS;
+		struct location_redis_stats st;
+		location_redis_stats(d->loc_redis, &st);
+		while (!st.synced && st.connected && now_ms() < until) {
+			location_redis_run_once(d->loc_redis, 10);
+			location_redis_stats(d->loc_redis, &st);
+		}
+	}
 	trace_drain(&sv);
 	if (sv.tf) {
 		trace_flush(sv.tf);
@@ -385,5 +784,6 @@ int service_run(struct daemon *d, int sigfd)
 		mgmt_stop(sv.mgmt);
 	for (unsigned i = 0; i < sv.nretired; i++)
 		snap_free(sv.retired[i]);
+	free(sv.ka_fail);
 	return status;
 }

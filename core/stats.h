@@ -26,6 +26,9 @@ enum stats_drop {
 	STATS_DROP__COUNT
 };
 
+/* enum reg_outcome of core/registrar.h has this many values. */
+#define STATS_REG__COUNT 8
+
 struct stats {
 	_Alignas(64) uint64_t rx_msgs; /* SIP messages received (datagrams or framed) */
 	uint64_t rx_bytes;
@@ -48,18 +51,31 @@ struct stats {
 	uint64_t loop_busy_ns;	  /* time spent handling completions */
 	uint64_t loop_total_ns;	  /* time since the loop started */
 	uint64_t loop_iterations;
-	uint64_t trace_drops; /* trace records lost (trace ring full) */
+	uint64_t trace_drops;		/* trace records lost (trace ring full) */
+	uint64_t reg[STATS_REG__COUNT]; /* REGISTERs by outcome (enum reg_outcome) */
+	uint64_t reg_queue_full;	/* location changes refused: the queue was full */
+	uint64_t txn_active;		/* gauge: transactions in the worker's table */
+	uint64_t txn_retransmissions;	/* messages sent again by transactions */
+	uint64_t txn_timeouts;		/* Timer B, F, H fired */
+	uint64_t ka[2];			/* keepalive OPTIONS answered [0], failed [1] */
 };
 
 /* Single writer: a relaxed load and store, no locked instruction. */
 /* Node-wide counters, written by the service thread only. */
 struct stats_node {
-	uint64_t reloads_ok;	 /* SIGHUP (or API) reloads applied */
-	uint64_t reloads_failed; /* reloads refused: the new file did not load */
-	uint64_t stopping;	 /* gauge: 1 once a graceful stop has begun */
-	uint64_t started_unix;	 /* process start, seconds since the epoch */
-	uint64_t trace_written;	 /* messages written to the pcap trace */
-	uint64_t trace_failed;	 /* messages the trace file refused (disk full, ...) */
+	uint64_t reloads_ok;	  /* SIGHUP (or API) reloads applied */
+	uint64_t reloads_failed;  /* reloads refused: the new file did not load */
+	uint64_t stopping;	  /* gauge: 1 once a graceful stop has begun */
+	uint64_t started_unix;	  /* process start, seconds since the epoch */
+	uint64_t trace_written;	  /* messages written to the pcap trace */
+	uint64_t trace_failed;	  /* messages the trace file refused (disk full, ...) */
+	uint64_t reg_aors;	  /* gauge: AORs with bindings */
+	uint64_t reg_bindings;	  /* gauge: bindings */
+	uint64_t reg_expired;	  /* bindings removed at their expiry */
+	uint64_t reg_applied;	  /* location changes applied */
+	uint64_t reg_rejected;	  /* changes the table refused (out of order, full) */
+	uint64_t reg_ka_removed;  /* bindings removed after keepalive failures */
+	uint64_t redis_connected; /* gauge: 1 while the location's Redis connection is up */
 };
 
 #define STAT_ADD(s, field, n)                                                               \

@@ -328,14 +328,27 @@ static int create(struct txn_table *tab, const struct txn_key *k, uint8_t method
 	if (keylen > UINT16_MAX || len > UINT32_MAX)
 		return -EMSGSIZE;
 	if (tab->free_head == TXN_NONE) {
-		tab->stats.full++;
-		return -ENOBUFS;
+		/* Slots never used yet are taken in order, so that a large table
+		 * costs memory only as far as it has been used. */
+		if (tab->fresh == tab->cap) {
+			tab->stats.full++;
+			return -ENOBUFS;
+		}
+		t = &tab->slab[tab->fresh];
+		t->gen = 1;
+		t->tab = tab;
+		t->next = TXN_NONE;
+		t->mem = malloc(keylen + len ? keylen + len : 1);
+		if (!t->mem)
+			return -ENOMEM;
+		tab->fresh++;
+	} else {
+		t = &tab->slab[tab->free_head];
+		t->mem = malloc(keylen + len ? keylen + len : 1);
+		if (!t->mem)
+			return -ENOMEM;
+		tab->free_head = t->next;
 	}
-	t = &tab->slab[tab->free_head];
-	t->mem = malloc(keylen + len ? keylen + len : 1);
-	if (!t->mem)
-		return -ENOMEM;
-	tab->free_head = t->next;
 
 	uint16_t off = 0;
 	for (unsigned i = 0; i < K__COUNT; i++) {
@@ -492,14 +505,10 @@ int txn_table_init(struct txn_table *tab, uint32_t cap, const struct txn_timers 
 		return -ENOMEM;
 	}
 	memset(tab->buckets, 0xff, (size_t)nb * sizeof(*tab->buckets));
-	for (uint32_t i = 0; i < cap; i++) {
-		tab->slab[i].gen = 1;
-		tab->slab[i].tab = tab;
-		tab->slab[i].next = i + 1 < cap ? i + 1 : TXN_NONE;
-	}
 	tab->mask = nb - 1;
 	tab->cap = cap;
-	tab->free_head = 0;
+	tab->free_head = TXN_NONE; /* then slots from `fresh` on */
+	tab->fresh = 0;
 	if (getrandom(&tab->seed, sizeof(tab->seed), GRND_NONBLOCK) != sizeof(tab->seed))
 		tab->seed = (uint32_t)(uintptr_t)tab;
 	tab->tm = *timers;
@@ -513,7 +522,7 @@ void txn_table_fini(struct txn_table *tab)
 {
 	if (!tab->slab)
 		return;
-	for (uint32_t i = 0; i < tab->cap; i++)
+	for (uint32_t i = 0; i < tab->fresh; i++)
 		if (tab->slab[i].flags & F_USED)
 			release(tab, &tab->slab[i]);
 	free(tab->slab);

@@ -79,7 +79,7 @@ struct txn_dest {
 		struct sockaddr_in in;
 		struct sockaddr_in6 in6;
 	} addr;
-	uint32_t conn;	   /* stream connection id (slot + generation), 0 for datagrams */
+	uint64_t conn;	   /* stream connection id (slot + generation), 0 for datagrams */
 	uint16_t sock;	   /* index of the worker's socket */
 	uint8_t transport; /* the caller's transport id */
 };
@@ -130,6 +130,7 @@ struct txn_table {
 	uint32_t mask;	   /* buckets - 1 */
 	uint32_t cap;
 	uint32_t free_head; /* free list through txn.next */
+	uint32_t fresh;	    /* slots [fresh, cap) never used (calloc'd zeros) */
 	uint32_t seed;	    /* hash seed (getrandom at init) */
 	struct txn_timers tm;
 	struct txn_ops ops;

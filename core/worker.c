@@ -49,8 +49,9 @@
 #include "parsers/sip_uri.h"
 
 #define WORKER_MAX_HDRS 128
-#define WORKER_IOV	64
+#define WORKER_IOV	256
 #define WORKER_SCRATCH	4096
+#define WORKER_TXN_CAP	(1u << 20) /* server transactions per worker */
 
 /* Where a message came from and how to answer it. */
 struct origin {
@@ -248,11 +249,9 @@ static uint64_t fnv1a(uint64_t h, struct sv s)
 
 /* ---- tracing ---- */
 
-static void trace_msg(struct worker *w, const struct origin *o, const struct sockaddr *from,
-		      socklen_t fromlen, const struct sockaddr *to, const char *data, size_t len,
-		      struct sv callid)
+static void trace_msg(struct worker *w, bool tcp, const struct sockaddr *from,
+		      const struct sockaddr *to, const char *data, size_t len, struct sv callid)
 {
-	(void)fromlen;
 	if (!trace_match(&w->snap->trace, from, to, data, len, callid))
 		return;
 	struct trace_rec **slot = ring_reserve(&w->trace);
@@ -260,7 +259,7 @@ static void trace_msg(struct worker *w, const struct origin *o, const struct soc
 		STAT_INC(w->stats, trace_drops);
 		return;
 	}
-	struct trace_rec *r = trace_rec_new(o->conn ? TRACE_TCP : TRACE_UDP, from, to, data, len);
+	struct trace_rec *r = trace_rec_new(tcp ? TRACE_TCP : TRACE_UDP, from, to, data, len);
 	if (!r) {
 		STAT_INC(w->stats, trace_drops);
 		return;
@@ -269,30 +268,32 @@ static void trace_msg(struct worker *w, const struct origin *o, const struct soc
 	ring_commit(&w->trace);
 }
 
-/* Our local address of an origin (for the trace): the bound socket's. */
-static void local_addr(struct worker *w, const struct origin *o, struct sockaddr_storage *ss)
+/* Our local address of a UDP socket or a connection (for the trace). */
+static void local_addr(struct worker *w, unsigned sock, const struct uio_conn *conn, int family,
+		       struct sockaddr_storage *ss)
 {
 	socklen_t len = sizeof(*ss);
-	int fd = o->conn ? o->conn->fd : w->io.udp_fd[o->sock];
+	int fd = conn ? conn->fd : w->io.udp_fd[sock];
 	memset(ss, 0, sizeof(*ss));
 	if (getsockname(fd, (struct sockaddr *)ss, &len) < 0)
-		ss->ss_family = o->src->sa_family;
+		ss->ss_family = (sa_family_t)family;
 }
 
 /* ---- sending ---- */
 
-static void send_iov(struct worker *w, const struct origin *o, const struct sockaddr *to,
-		     socklen_t tolen, const struct iovec *iov, unsigned n, size_t len,
-		     uint16_t status)
+/* Send over UDP socket `sock` to `to`, or over conn. Returns 0 or -errno. */
+static int send_to(struct worker *w, unsigned sock, struct uio_conn *conn,
+		   const struct sockaddr *to, socklen_t tolen, const struct iovec *iov, unsigned n,
+		   size_t len, uint16_t status)
 {
-	int ret = o->conn ? uio_send_tcp(&w->io, o->conn, iov, n)
-			  : uio_send_udp(&w->io, o->sock, to, tolen, iov, n);
+	int ret = conn ? uio_send_tcp(&w->io, conn, iov, n)
+		       : uio_send_udp(&w->io, sock, to, tolen, iov, n);
 	if (ret < 0) {
 		if (ret == -ENOBUFS)
 			STAT_INC(w->stats, drops[STATS_DROP_NOBUFS]);
 		else
 			STAT_INC(w->stats, tx_errors);
-		return;
+		return ret;
 	}
 	STAT_INC(w->stats, tx_msgs);
 	STAT_ADD(w->stats, tx_bytes, len);
@@ -306,20 +307,46 @@ static void send_iov(struct worker *w, const struct origin *o, const struct sock
 			off += iov[i].iov_len;
 		}
 		struct sockaddr_storage self;
-		local_addr(w, o, &self);
-		trace_msg(w, o, (struct sockaddr *)&self, sizeof(self), to, flat, off,
+		local_addr(w, sock, conn, to->sa_family, &self);
+		trace_msg(w, conn != NULL, (struct sockaddr *)&self, to, flat, off,
 			  (struct sv){ NULL, 0 });
 	}
+	return 0;
+}
+
+static void send_iov(struct worker *w, const struct origin *o, const struct sockaddr *to,
+		     socklen_t tolen, const struct iovec *iov, unsigned n, size_t len,
+		     uint16_t status)
+{
+	send_to(w, o->sock, o->conn, to, tolen, iov, n, len, status);
+}
+
+/*
+ * Where a response to a request from o with top via-parm v goes (RFC 3261
+ * §18.2.2, RFC 3581): over a connection, back on it; over UDP to the source
+ * address, at the source port when the Via has rport, else at the sent-by port
+ * (5060 when absent).
+ */
+static void answer_dest(const struct origin *o, const struct sip_via *v,
+			struct sockaddr_storage *dst, socklen_t *dstlen)
+{
+	memcpy(dst, o->src, o->srclen);
+	*dstlen = o->srclen;
+	if (!v->has_rport && !o->conn)
+		sa_set_port(dst, v->port ? v->port : 5060);
 }
 
 /*
  * Answer request m with `status` (reason: empty for the standard phrase) and
  * extra headers. Fills the top Via per RFC 3581 and picks the destination.
+ * With t, the answer goes through server transaction t (which keeps it for
+ * retransmissions and sends it to the destination it was created with);
+ * else it is sent at once, statelessly.
  * Returns false when there is no usable Via to answer to (nothing sent).
  */
-static bool reply(struct worker *w, const struct origin *o, const struct sip_msg *m,
-		  uint16_t status, struct sv reason, const struct sip_build_field *extra,
-		  unsigned nextra)
+static bool reply_txn(struct worker *w, const struct origin *o, const struct sip_msg *m,
+		      struct txn *t, uint16_t status, struct sv reason,
+		      const struct sip_build_field *extra, unsigned nextra)
 {
 	struct iovec iov[WORKER_IOV];
 	char scratch[WORKER_SCRATCH];
@@ -333,14 +360,14 @@ static bool reply(struct worker *w, const struct origin *o, const struct sip_msg
 	unsigned nvia = 0;
 	char ipbuf[INET6_ADDRSTRLEN], add[INET6_ADDRSTRLEN + 40];
 	struct sockaddr_storage dst;
-	socklen_t dstlen = o->srclen;
-	memcpy(&dst, o->src, o->srclen);
+	socklen_t dstlen;
 	if (!vh)
 		return false;
 	rest = vh->value;
 	const char *first_start = rest.p;
 	if (sip_via_next(&rest, &v, NULL) <= 0)
 		return false;
+	answer_dest(o, &v, &dst, &dstlen);
 	const char *first_end = v.params.len ? v.params.p + v.params.len : v.host.p + v.host.len;
 	if (!v.params.len) {
 		/* sent-by may have a port (and IPv6 brackets) after the host */
@@ -383,8 +410,6 @@ static bool reply(struct worker *w, const struct origin *o, const struct sip_msg
 		addlen += put_u64(add + addlen, sa_port(o->src));
 	} else {
 		via_parts[nvia++] = sv_range(first_start, first_end);
-		if (!o->conn)
-			sa_set_port(&dst, v.port ? v.port : 5060);
 	}
 	if (addlen) {
 		via_parts[nvia++] = sv_make(add, addlen);
@@ -412,9 +437,9 @@ static bool reply(struct worker *w, const struct origin *o, const struct sip_msg
 		to_tag = sv_make(tag, 16);
 	}
 
-	struct sip_build_field fields[12];
+	struct sip_build_field fields[REG_MAX_FIELDS + 2];
 	unsigned nf = 0;
-	for (unsigned i = 0; i < nextra && nf < 11; i++)
+	for (unsigned i = 0; i < nextra && nf < REG_MAX_FIELDS + 1; i++)
 		fields[nf++] = extra[i];
 	const char *server = w->snap->conf.server_header;
 	if (server && *server)
@@ -431,10 +456,30 @@ static bool reply(struct worker *w, const struct origin *o, const struct sip_msg
 	};
 	if (sip_build_response(&b, m, &r) < 0) {
 		STAT_INC(w->stats, drops[STATS_DROP_NOBUFS]);
+		if (t)
+			txn_terminate(&w->txn, t);
 		return true;
 	}
-	send_iov(w, o, (struct sockaddr *)&dst, dstlen, b.iov, b.niov, b.len, status);
+	if (!t) {
+		send_iov(w, o, (struct sockaddr *)&dst, dstlen, b.iov, b.niov, b.len, status);
+		return true;
+	}
+	char flat[65536];
+	ssize_t n = sip_build_flatten(&b, flat, sizeof(flat));
+	if (n < 0) {
+		STAT_INC(w->stats, drops[STATS_DROP_NOBUFS]);
+		txn_terminate(&w->txn, t);
+		return true;
+	}
+	txn_server_respond(&w->txn, t, flat, (size_t)n);
 	return true;
+}
+
+static bool reply(struct worker *w, const struct origin *o, const struct sip_msg *m,
+		  uint16_t status, struct sv reason, const struct sip_build_field *extra,
+		  unsigned nextra)
+{
+	return reply_txn(w, o, m, NULL, status, reason, extra, nextra);
 }
 
 /* A reason phrase from a parser's reason ("bad CSeq" -> "Bad CSeq"), safe for
@@ -449,12 +494,364 @@ static struct sv phrase(const char *reason, char *buf, size_t cap)
 	return sv_make(buf, n);
 }
 
+/* ---- the registrar ---- */
+
+/* A connection's id as kept by transactions and bindings: never 0. */
+static uint64_t conn_id(const struct uio_conn *c)
+{
+	return ((uint64_t)c->gen + 1) << 32 | c->idx;
+}
+
+static struct uio_conn *conn_find(struct worker *w, uint64_t id)
+{
+	return id ? uio_conn_get(&w->io, (uint32_t)id, (uint32_t)(id >> 32) - 1) : NULL;
+}
+
+/* Free the ops the service has applied; returns how many it has applied. */
+static uint64_t pend_prune(struct worker *w)
+{
+	uint64_t applied = atomic_load_explicit(&w->reg_applied, memory_order_acquire);
+	while (w->pend_tail < applied) {
+		free(w->pend[w->pend_tail & w->pend_mask]);
+		w->pend_tail++;
+	}
+	return applied;
+}
+
+/* A location change, queued for the service thread (the table's writer). */
+static int reg_emit(void *arg, enum reg_op_kind kind, const struct location_binding *b)
+{
+	struct worker *w = arg;
+	if (w->pend_head - w->pend_tail > w->pend_mask)
+		pend_prune(w);
+	struct reg_op **slot =
+		w->pend_head - w->pend_tail <= w->pend_mask ? ring_reserve(&w->regq) : NULL;
+	if (!slot) {
+		STAT_INC(w->stats, reg_queue_full);
+		return -ENOBUFS;
+	}
+	struct reg_op *op = reg_op_new(kind, b);
+	if (!op)
+		return -ENOMEM;
+	w->pend[w->pend_head++ & w->pend_mask] = op;
+	*slot = op;
+	ring_commit(&w->regq);
+	w->kick_service = true;
+	return 0;
+}
+
+/* registrar.h's env->pending: this worker's changes of aor the service may
+ * not have applied when the current REGISTER began, oldest first. */
+static void reg_pending(void *arg, struct sv aor, void (*fn)(void *ctx, const struct reg_op *op),
+			void *ctx)
+{
+	struct worker *w = arg;
+	for (uint64_t q = w->pend_from > w->pend_tail ? w->pend_from : w->pend_tail;
+	     q < w->pend_head; q++) {
+		const struct reg_op *op = w->pend[q & w->pend_mask];
+		if (op->kind <= REG_OP_REMOVE_AOR && sv_eq(op->b.aor, aor))
+			fn(ctx, op);
+	}
+}
+
+/* Run the registrar on REGISTER m from o; the answer is in w->rr. */
+static void registrar_run(struct worker *w, const struct origin *o, const struct sip_msg *m)
+{
+	struct daemon *d = w->d;
+	const struct snap *s = w->snap;
+	struct reg_env env = {
+		.conf = &s->conf,
+		.auth = &s->auth,
+		.accounts = s->accounts,
+		.nc = &w->nc,
+		.susp = &d->susp,
+		.loc = d->loc,
+		.reader = w->id,
+		.now_ms = w->real_ms,
+		.from = o->src,
+		.emit = reg_emit,
+		.pending = reg_pending,
+		.arg = w,
+	};
+	/* What the service has applied is in the table this REGISTER reads; the
+	 * rest is replayed (reg_pending). Read before the table. */
+	w->pend_from = pend_prune(w);
+	struct location_source *src = &env.src;
+	src->family = (uint8_t)o->src->sa_family;
+	src->transport = o->conn ? LOCATION_TP_TCP : LOCATION_TP_UDP;
+	src->port = sa_port(o->src);
+	src->worker = (uint16_t)w->id;
+	src->conn = o->conn ? conn_id(o->conn) : (uint64_t)o->sock + 1; /* UDP: the socket */
+	if (o->src->sa_family == AF_INET)
+		memcpy(src->addr, &((const struct sockaddr_in *)o->src)->sin_addr, 4);
+	else if (o->src->sa_family == AF_INET6)
+		memcpy(src->addr, &((const struct sockaddr_in6 *)o->src)->sin6_addr, 16);
+	registrar_process(&env, m, &w->rr);
+	STAT_INC(w->stats, reg[w->rr.outcome]);
+	/* A connection that carries a binding stays open while the binding lives. */
+	if (o->conn && w->rr.status == 200 && w->rr.max_expires) {
+		uint64_t until = w->now_ms + (uint64_t)w->rr.max_expires * 1000;
+		if (w->conn_hold[o->conn->idx] < until)
+			w->conn_hold[o->conn->idx] = until;
+	}
+	if (w->rr.logged_suspend) {
+		char ip[INET6_ADDRSTRLEN];
+		const struct sip_hdr *to = sip_msg_hdr(m, SIP_HDR_TO);
+		sa_ip_text(o->src, ip, sizeof(ip));
+		LOG_W("registrar", "suspended after failed authentications",
+		      "to=\"%.*s\" source=%s retry=%u time_s=%u", to ? (int)to->value.len : 0,
+		      to ? to->value.p : "", ip, s->conf.suspend_retry, s->conf.suspend_time_s);
+	}
+}
+
+/* A REGISTER for this node. Without credentials (and authentication on) the
+ * answer is a challenge or a refusal, stateless; otherwise it goes through a
+ * server transaction, so that a retransmission gets the same answer (and is
+ * not taken for a replayed nonce-count). */
+static void handle_register(struct worker *w, const struct origin *o, const struct sip_msg *m)
+{
+	const struct conf *cf = &w->snap->conf;
+	if (!cf->reg_enabled) {
+		reply(w, o, m, 501, (struct sv){ NULL, 0 }, NULL, 0);
+		return;
+	}
+	if (cf->reg_authenticate && !registrar_has_credentials(m)) {
+		registrar_run(w, o, m);
+		if (w->rr.status)
+			reply(w, o, m, w->rr.status, w->rr.reason, w->rr.f, w->rr.nf);
+		return;
+	}
+	const struct sip_hdr *vh = sip_msg_hdr(m, SIP_HDR_VIA);
+	struct sip_via v;
+	struct sv rest = vh ? vh->value : (struct sv){ NULL, 0 };
+	if (!vh || sip_via_next(&rest, &v, NULL) <= 0) {
+		STAT_INC(w->stats, drops[STATS_DROP_PARSE]);
+		return;
+	}
+	struct txn_dest dest;
+	struct sockaddr_storage dst;
+	socklen_t dstlen;
+	memset(&dest, 0, sizeof(dest));
+	answer_dest(o, &v, &dst, &dstlen);
+	memcpy(&dest.addr, &dst, dstlen <= sizeof(dest.addr) ? dstlen : sizeof(dest.addr));
+	dest.sock = (uint16_t)o->sock;
+	dest.conn = o->conn ? conn_id(o->conn) : 0;
+	dest.transport = o->conn ? CONF_TCP : CONF_UDP;
+	w->cur = o;
+	int ret = txn_server_input(&w->txn, m, &dest, o->conn != NULL);
+	w->cur = NULL;
+	if (ret >= 0)
+		return;
+	if (ret == -ENOBUFS || ret == -ENOMEM) {
+		static const struct sip_build_field ra[] = { { SV_LIT("Retry-After"),
+							       SV_LIT("1") } };
+		reply(w, o, m, 503, (struct sv){ NULL, 0 }, ra, 1);
+	} else {
+		reply(w, o, m, 400, SV_LIT("Bad Transaction Identifiers"), NULL, 0);
+	}
+}
+
+/* ---- transaction callbacks ---- */
+
+static int txn_send(void *arg, struct txn *t, const struct txn_dest *dest, const char *buf,
+		    size_t len)
+{
+	struct worker *w = arg;
+	(void)t;
+	struct iovec iov = { (void *)buf, len };
+	uint16_t status = 0;
+	if (len > 12 && !memcmp(buf, "SIP/2.0 ", 8))
+		status = (uint16_t)((buf[8] - '0') * 100 + (buf[9] - '0') * 10 + (buf[10] - '0'));
+	struct uio_conn *c = NULL;
+	if (dest->conn && !(c = conn_find(w, dest->conn)))
+		return -ENOTCONN;
+	socklen_t tolen = dest->addr.sa.sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							      : sizeof(struct sockaddr_in);
+	return send_to(w, dest->sock, c, &dest->addr.sa, tolen, &iov, 1, len, status);
+}
+
+static void txn_deliver(void *arg, struct txn *t, const struct sip_msg *m)
+{
+	struct worker *w = arg;
+	const struct origin *o = w->cur;
+	if (!o || m->method != SIP_METHOD_REGISTER) {
+		if (o)
+			reply_txn(w, o, m, t, 501, (struct sv){ NULL, 0 }, NULL, 0);
+		else
+			txn_terminate(&w->txn, t);
+		return;
+	}
+	registrar_run(w, o, m);
+	if (!w->rr.status) {
+		txn_terminate(&w->txn, t); /* dropped: nothing to retransmit */
+		return;
+	}
+	reply_txn(w, o, m, t, w->rr.status, w->rr.reason, w->rr.f, w->rr.nf);
+}
+
+/* Report a keepalive's result (job: the binding it was for). */
+static void ka_report(struct worker *w, struct reg_op *job, bool ok)
+{
+	if (reg_emit(w, ok ? REG_OP_KA_OK : REG_OP_KA_FAIL, &job->b) == 0)
+		STAT_INC(w->stats, ka[ok ? 0 : 1]);
+}
+
+static void txn_response(void *arg, struct txn *t, const struct sip_msg *m)
+{
+	struct worker *w = arg;
+	struct reg_op *job = txn_user(t);
+	if (job && m->status >= 200) {
+		ka_report(w, job, true); /* any final answer: the flow works */
+		txn_set_user(t, NULL);
+		free(job);
+	}
+}
+
+static void txn_failed(struct worker *w, struct txn *t)
+{
+	struct reg_op *job = txn_user(t);
+	if (job) {
+		ka_report(w, job, false);
+		txn_set_user(t, NULL);
+		free(job);
+	}
+}
+
+static void txn_timeout(void *arg, struct txn *t)
+{
+	struct worker *w = arg;
+	STAT_INC(w->stats, txn_timeouts);
+	txn_failed(w, t);
+}
+
+static void txn_transport_error(void *arg, struct txn *t)
+{
+	struct worker *w = arg;
+	STAT_INC(w->stats, tx_errors);
+	txn_failed(w, t);
+}
+
+static void txn_terminated(void *arg, struct txn *t)
+{
+	(void)arg;
+	free(txn_user(t)); /* a keepalive that ended without an answer being told */
+}
+
+/*
+ * Send the keepalive OPTIONS of job: to the binding's source address (its
+ * NAT mapping), through the UDP socket its REGISTER came in on, or on its
+ * connection. The answer (or Timer F) comes back through the client
+ * transaction; job is its user pointer until then.
+ */
+static void keepalive_send(struct worker *w, struct reg_op *job)
+{
+	const struct location_source *src = &job->b.src;
+	struct txn_dest dest;
+	memset(&dest, 0, sizeof(dest));
+	struct uio_conn *c = NULL;
+	if (src->transport == LOCATION_TP_TCP) {
+		c = conn_find(w, src->conn);
+		if (!c) {
+			ka_report(w, job, false); /* the flow is gone */
+			free(job);
+			return;
+		}
+		dest.conn = src->conn;
+		memcpy(&dest.addr, &c->peer,
+		       c->peerlen <= sizeof(dest.addr) ? c->peerlen : sizeof(dest.addr));
+	} else {
+		unsigned sock = src->conn ? (unsigned)src->conn - 1 : 0;
+		if (sock >= w->io.nudp || (src->family != AF_INET && src->family != AF_INET6)) {
+			free(job);
+			return;
+		}
+		dest.sock = (uint16_t)sock;
+		if (src->family == AF_INET) {
+			dest.addr.in.sin_family = AF_INET;
+			dest.addr.in.sin_port = htons(src->port);
+			memcpy(&dest.addr.in.sin_addr, src->addr, 4);
+		} else {
+			dest.addr.in6.sin6_family = AF_INET6;
+			dest.addr.in6.sin6_port = htons(src->port);
+			memcpy(&dest.addr.in6.sin6_addr, src->addr, 16);
+		}
+	}
+	dest.transport = c ? CONF_TCP : CONF_UDP;
+
+	struct sockaddr_storage self;
+	char ip[INET6_ADDRSTRLEN + 2], branch[48], buf[2048];
+	local_addr(w, dest.sock, c, dest.addr.sa.sa_family, &self);
+	size_t iplen = sa_ip_text((struct sockaddr *)&self, ip + 1, sizeof(ip) - 2);
+	const char *host = ip + 1;
+	if (self.ss_family == AF_INET6) {
+		ip[0] = '[';
+		ip[iplen + 1] = ']';
+		ip[iplen + 2] = 0;
+		host = ip;
+	}
+	int bl = txn_branch_make(w->id, w->branch_ctr++, branch, sizeof(branch));
+	struct sv uri = job->b.contact;
+	if (uri.len >= 2 && uri.p[0] == '<') {
+		ptrdiff_t e = sv_find(uri, '>');
+		if (e > 0)
+			uri = sv_make(uri.p + 1, (size_t)e - 1);
+	}
+	int n = snprintf(buf, sizeof(buf),
+			 "OPTIONS %.*s SIP/2.0\r\n"
+			 "Via: SIP/2.0/%s %s:%u;branch=%s;rport\r\n"
+			 "Max-Forwards: %u\r\n"
+			 "From: <sip:keepalive@%s>;tag=%llx\r\n"
+			 "To: <%.*s>\r\n"
+			 "Call-ID: %s-ka@%s\r\n"
+			 "CSeq: 1 OPTIONS\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 (int)uri.len, uri.p, c ? "TCP" : "UDP", host,
+			 sa_port((struct sockaddr *)&self), branch, w->snap->conf.max_forwards,
+			 host, (unsigned long long)(w->branch_ctr * 0x9e3779b97f4a7c15ull),
+			 (int)uri.len, uri.p, branch, host);
+	if (bl < 0 || n < 0 || (size_t)n >= sizeof(buf)) {
+		free(job);
+		return;
+	}
+	struct txn *t = NULL;
+	int ret = txn_client_start(&w->txn, buf, (size_t)n, SIP_METHOD_OPTIONS,
+				   sv_make(branch, (size_t)bl), &dest, c != NULL, &t);
+	if (ret < 0) {
+		ka_report(w, job, false);
+		free(job);
+		return;
+	}
+	txn_set_user(t, job);
+}
+
+static void drain_keepalives(struct worker *w)
+{
+	struct reg_op **slot;
+	while ((slot = ring_peek(&w->kaq))) {
+		struct reg_op *job = *slot;
+		ring_release(&w->kaq);
+		if (w->stopping)
+			free(job);
+		else
+			keepalive_send(w, job);
+	}
+}
+
+static const struct txn_ops worker_txn_ops = {
+	.send = txn_send,
+	.deliver_request = txn_deliver,
+	.deliver_response = txn_response,
+	.timeout = txn_timeout,
+	.transport_error = txn_transport_error,
+	.terminated = txn_terminated,
+};
+
 /* ---- handling one message ---- */
 
 static void handle_request(struct worker *w, const struct origin *o, const struct sip_msg *m)
 {
 	static const struct sip_build_field options_hdrs[] = {
-		{ SV_LIT("Allow"), SV_LIT("OPTIONS, ACK, CANCEL") },
+		{ SV_LIT("Allow"), SV_LIT("OPTIONS, ACK, CANCEL, REGISTER") },
 		{ SV_LIT("Accept"), SV_LIT("application/sdp") },
 	};
 	char buf[512];
@@ -514,6 +911,9 @@ static void handle_request(struct worker *w, const struct origin *o, const struc
 	}
 	case SIP_METHOD_CANCEL:
 		reply(w, o, m, 481, (struct sv){ NULL, 0 }, NULL, 0);
+		return;
+	case SIP_METHOD_REGISTER:
+		handle_register(w, o, m);
 		return;
 	default:
 		reply(w, o, m, 501, (struct sv){ NULL, 0 }, NULL, 0);
@@ -588,14 +988,14 @@ static void handle(struct worker *w, const struct origin *o, const char *data, s
 
 	if (w->snap->tracing) {
 		struct sockaddr_storage self;
-		local_addr(w, o, &self);
+		local_addr(w, o->sock, o->conn, o->src->sa_family, &self);
 		struct sv ci = { NULL, 0 };
 		if (ret > 0) {
 			const struct sip_hdr *h = sip_msg_hdr(&m, SIP_HDR_CALL_ID);
 			if (h)
 				ci = h->value;
 		}
-		trace_msg(w, o, o->src, o->srclen, (struct sockaddr *)&self, data, len, ci);
+		trace_msg(w, o->conn != NULL, o->src, (struct sockaddr *)&self, data, len, ci);
 	}
 
 	if (ret < 0) {
@@ -644,7 +1044,8 @@ static void handle(struct worker *w, const struct origin *o, const char *data, s
 			handover(w, (unsigned)owner, o, data, len);
 			return;
 		}
-		/* No client transactions yet (issue 4): nothing waits for it. */
+		if (txn_client_input(&w->txn, &m) >= 0)
+			return;
 		STAT_INC(w->stats, drops[STATS_DROP_RESPONSE]);
 		return;
 	}
@@ -678,6 +1079,10 @@ static void idle_expired(struct timer *t, void *arg)
 	struct worker *w = arg;
 	uint32_t idx = (uint32_t)(t - w->conn_timers);
 	struct uio_conn *c = &w->io.conns[idx];
+	if (w->conn_hold[idx] > w->now_ms && c->open && !c->closing) {
+		timer_add(&w->tw, t, w->conn_hold[idx]); /* it carries a binding */
+		return;
+	}
 	if (c->open && !c->closing) {
 		STAT_INC(w->stats, tcp_idle_closed);
 		uio_close(&w->io, c);
@@ -690,6 +1095,7 @@ static void on_tcp_open(void *arg, struct uio_conn *c)
 	STAT_INC(w->stats, tcp_accepted);
 	STAT_SET(w->stats, tcp_active, uio_nconns(&w->io));
 	struct timer *t = &w->conn_timers[c->idx];
+	w->conn_hold[c->idx] = 0;
 	timer_init(t, idle_expired, w);
 	timer_add(&w->tw, t, w->now_ms + (uint64_t)w->snap->conf.tcp_idle_timeout_s * 1000);
 	if (w->stopping)
@@ -792,6 +1198,7 @@ static void drain_handover(struct worker *w)
 static void on_wake(void *arg)
 {
 	drain_handover(arg);
+	drain_keepalives(arg);
 }
 
 static const struct uio_ops worker_ops = {
@@ -842,9 +1249,11 @@ void *worker_main(void *arg)
 		.wake_fd = w->wake_fd,
 	};
 	w->conn_timers = calloc(cf->tcp_max_connections, sizeof(*w->conn_timers));
-	int ret = w->conn_timers ? uio_init(&w->io, &p, &worker_ops, w) : -ENOMEM;
+	w->conn_hold = calloc(cf->tcp_max_connections, sizeof(*w->conn_hold));
+	int ret = w->conn_timers && w->conn_hold ? uio_init(&w->io, &p, &worker_ops, w) : -ENOMEM;
 	if (ret < 0) {
 		w->err = ret;
+		free(w->conn_hold);
 		free(w->conn_timers);
 		atomic_store(&w->state, -1);
 		return NULL;
@@ -857,10 +1266,27 @@ void *worker_main(void *arg)
 			w->lst_index[k] = uio_add_listener(&w->io, w->fds[k]);
 	}
 	w->to_tag_salt = clock_ns(CLOCK_REALTIME) ^ ((uint64_t)w->id << 56);
+	w->branch_ctr = w->to_tag_salt * 0x9e3779b97f4a7c15ull;
 	w->wall_ns0 = clock_ns(CLOCK_MONOTONIC);
 	w->cpu_ns0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	w->now_ms = w->wall_ns0 / 1000000;
+	w->real_ms = (int64_t)(clock_ns(CLOCK_REALTIME) / 1000000);
 	timer_wheel_init(&w->tw, w->now_ms);
+	struct txn_timers tm = { cf->t1_ms, cf->t2_ms, cf->t4_ms, cf->timer_b_ms, cf->timer_f_ms };
+	ret = txn_table_init(&w->txn, WORKER_TXN_CAP, &tm, &worker_txn_ops, w, &w->tw);
+	if (ret == 0) {
+		ret = auth_nc_init(&w->nc, 0);
+		if (ret < 0)
+			txn_table_fini(&w->txn);
+	}
+	if (ret < 0) {
+		w->err = ret;
+		uio_fini(&w->io);
+		free(w->conn_hold);
+		free(w->conn_timers);
+		atomic_store(&w->state, -1);
+		return NULL;
+	}
 	atomic_store_explicit(&w->state, 1, memory_order_release);
 	LOG_D("worker", "started", "worker=%u cpu=%d ring_flags=0x%x", w->id, w->cpu,
 	      w->io.setup_flags);
@@ -880,6 +1306,7 @@ void *worker_main(void *arg)
 		}
 		uint64_t wall = clock_ns(CLOCK_MONOTONIC);
 		w->now_ms = wall / 1000000;
+		w->real_ms = (int64_t)(clock_ns(CLOCK_REALTIME_COARSE) / 1000000);
 		timer_wheel_advance(&w->tw, w->now_ms);
 		if (wall - w->last_sample_ns > 100000000u) {
 			sample_cpu(w, wall);
@@ -897,13 +1324,25 @@ void *worker_main(void *arg)
 		}
 		struct uio_counters *k = &w->io.cnt;
 		STAT_SET(w->stats, tcp_refused, k->tcp_refused);
+		STAT_SET(w->stats, txn_active, w->txn.stats.active);
+		STAT_SET(w->stats, txn_retransmissions, w->txn.stats.retransmissions);
+		if (w->kick_service) {
+			w->kick_service = false;
+			uint64_t one = 1;
+			ssize_t wr = write(d->service_fd, &one, sizeof(one));
+			(void)wr;
+		}
 	}
 	sample_cpu(w, clock_ns(CLOCK_MONOTONIC));
 	/* Hand the last sends to the kernel before closing. */
 	uio_wait(&w->io, 0);
+	txn_table_fini(&w->txn);
+	auth_nc_free(&w->nc);
 	uio_fini(&w->io);
 	free(w->conn_timers);
 	w->conn_timers = NULL;
+	free(w->conn_hold);
+	w->conn_hold = NULL;
 	atomic_store_explicit(&w->state, 2, memory_order_release);
 	return NULL;
 }

@@ -30,11 +30,17 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "core/accounts.h"
+#include "core/auth.h"
 #include "core/conf.h"
+#include "core/registrar.h"
 #include "core/stats.h"
+#include "core/suspend.h"
+#include "core/txn.h"
 #include "core/timer.h"
 #include "core/trace.h"
 #include "drivers/uring.h"
+#include "storage/location.h"
 #include "storage/ring.h"
 
 #define SIPRING_VERSION "0.1.0"
@@ -60,6 +66,9 @@ struct snap {
 	unsigned naddrs;
 	const uint16_t *ports;
 	unsigned nports;
+	/* The registrar's: loaded with the configuration, replaced on reload. */
+	struct accounts *accounts; /* accounts.file, NULL when none */
+	struct auth_ctx auth;	   /* from auth.*; the nonce key survives reloads */
 };
 
 /* What one socket of a worker is. */
@@ -80,6 +89,7 @@ struct handover {
 };
 
 struct daemon;
+struct location_redis;
 
 struct worker {
 	_Alignas(64) struct stats *stats; /* d->stats[id] */
@@ -100,17 +110,36 @@ struct worker {
 	int lst_index[UIO_MAX_SOCKS];
 	uint16_t private_port; /* of the first private UDP socket */
 
-	struct ring trace; /* worker -> service: struct trace_rec * */
+	struct ring trace;	      /* worker -> service: struct trace_rec * */
+	struct ring regq;	      /* worker -> service: struct reg_op * (location changes) */
+	_Atomic uint64_t reg_applied; /* ops of regq the service has applied (it writes) */
+	/* The ops this worker emitted, oldest first, until the service has
+	 * applied them: pend[seq & pend_mask] for pend_tail <= seq < pend_head.
+	 * The worker owns them (the service applies, the worker frees): a
+	 * REGISTER replays the ones not yet applied (read your own writes). */
+	struct reg_op **pend;
+	uint32_t pend_mask;
+	uint64_t pend_head, pend_tail;
+	uint64_t pend_from; /* reg_applied when the current REGISTER began */
+	struct ring kaq;    /* service -> worker: struct reg_op * (keepalive OPTIONS to send) */
 
 	/* worker thread only */
 	struct uio io;
 	struct snap *snap;
 	struct timer_wheel tw;
 	struct timer *conn_timers; /* per connection slot: idle timeout */
+	uint64_t *conn_hold;	   /* per connection slot: kept open until (ms): a binding */
 	uint64_t now_ms;
 	bool stopping;
 	uint64_t cpu_ns0, wall_ns0, last_sample_ns;
 	uint64_t to_tag_salt;
+	int64_t real_ms;      /* CLOCK_REALTIME of this loop pass (registrations) */
+	bool kick_service;    /* regq has new entries: wake the service thread */
+	const void *cur;      /* the origin of the request being delivered */
+	struct txn_table txn; /* server transactions (REGISTER) */
+	struct auth_nc nc;    /* digest nonce-counts seen by this worker */
+	struct reg_reply rr;  /* the registrar's answer being built */
+	uint64_t branch_ctr;  /* of the branches of requests we send */
 };
 
 struct daemon {
@@ -120,7 +149,11 @@ struct daemon {
 	struct stats *stats;   /* nworkers, contiguous (the management endpoint reads them) */
 	struct ring *handover; /* nworkers * nworkers: [from * n + to], struct handover * */
 	struct stats_node node;
-	_Atomic int stop; /* 0 run, 1 draining (refuse new work), 2 leave the loops now */
+	_Atomic int stop;     /* 0 run, 1 draining (refuse new work), 2 leave the loops now */
+	struct location *loc; /* registrations: the service thread writes, workers read */
+	struct suspend susp;  /* brute-force suspension, shared by the workers */
+	int service_fd;	      /* eventfd: a worker has queued work for the service thread */
+	struct location_redis *loc_redis; /* the table written behind to Redis, or NULL */
 	uint64_t started_ns;
 };
 

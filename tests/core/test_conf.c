@@ -2,7 +2,8 @@
 /*
  * Tests of core/conf.h: defaults, the shipped example, every key's range edges,
  * durations, addresses, every kind of error with its "FILE:LINE: KEY:" prefix,
- * the VOS3000 aliases, and which changes need a restart. Each YAML text is
+ * the registrar, auth and redis keys, the VOS3000 aliases, and which changes
+ * need a restart. Each YAML text is
  * written to a temporary file (mkstemp) and loaded from there.
  */
 #include <criterion/criterion.h>
@@ -17,6 +18,10 @@
 #include "core/conf.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* enum auth_alg (core/auth.h), as conf.h documents auth_algs[]. */
+#define ALG_MD5	   0
+#define ALG_SHA256 1
 
 struct tmp {
 	char path[64];
@@ -130,6 +135,39 @@ static const char *source_root(void)
 
 /* ---- defaults and whole files ---- */
 
+/* registrar.*, auth.*, accounts.*, redis.* */
+static void check_defaults_registrar(const struct conf *c)
+{
+	cr_assert(c->reg_enabled);
+	cr_assert_eq(c->reg_min_expires_s, 60);
+	cr_assert_eq(c->reg_max_expires_s, 3600);
+	cr_assert_eq(c->reg_default_expires_s, 3600);
+	cr_assert_eq(c->reg_max_contacts, 10);
+	cr_assert_eq(c->reg_max_bindings, 0);
+	cr_assert(c->reg_replace);
+	cr_assert(c->reg_authenticate);
+	cr_assert_eq(c->reg_keepalive_s, 0);
+	cr_assert_eq(c->reg_keepalive_failures, 3);
+	cr_assert_eq(c->suspend_retry, 6);
+	cr_assert_eq(c->suspend_time_s, 180);
+	cr_assert_not(c->suspend_by_ip);
+	cr_assert_eq(c->suspend_action, CONF_SUSPEND_REJECT);
+	cr_assert_str_eq(c->auth_realm, "");
+	cr_assert_eq(c->auth_nonce_expire_s, 300);
+	cr_assert_str_eq(c->auth_secret, "");
+	cr_assert_eq(c->auth_nalgs, 2);
+	cr_assert_eq(c->auth_algs[0], ALG_SHA256);
+	cr_assert_eq(c->auth_algs[1], ALG_MD5);
+	cr_assert_not(c->auth_refuse_rfc2069);
+	cr_assert_str_eq(c->accounts_file, "");
+	cr_assert_str_eq(c->redis_host, "");
+	cr_assert_eq(c->redis_port, 6379);
+	cr_assert_str_eq(c->redis_unix, "");
+	cr_assert_str_eq(c->redis_password, "");
+	cr_assert_eq(c->redis_db, 0);
+	cr_assert_str_eq(c->redis_prefix, "sipring:");
+}
+
 static void check_defaults_but_listen(const struct conf *c)
 {
 	char host[256] = "";
@@ -168,6 +206,7 @@ static void check_defaults_but_listen(const struct conf *c)
 	cr_assert_eq(c->http_addrlen, sizeof(struct sockaddr_in));
 	cr_assert_eq(ntohs(((const struct sockaddr_in *)&c->http_addr)->sin_port), 8080);
 	cr_assert_str_eq(c->spool_dir, "var/spool");
+	check_defaults_registrar(c);
 }
 
 Test(conf, defaults)
@@ -263,6 +302,13 @@ Test(conf, docs_example)
 	cr_assert_eq(c.timer_f_ms, 32000);
 	cr_assert_eq(c.tcp_idle_timeout_s, 600);
 	cr_assert_eq(c.trace_mode, CONF_TRACE_IP);
+	cr_assert_eq(c.reg_max_contacts, 4);
+	cr_assert(c.suspend_by_ip);
+	cr_assert_eq(c.suspend_retry, 6);
+	cr_assert_eq(c.suspend_time_s, 300);
+	cr_assert_str_eq(c.auth_realm, "sip.example.net");
+	cr_assert_str_eq(c.accounts_file, "/etc/sipring/accounts.yaml");
+	cr_assert_str_eq(c.redis_host, "127.0.0.1");
 	conf_free(&c);
 }
 
@@ -322,7 +368,7 @@ Test(conf, full_file)
 
 /* ---- ranges ---- */
 
-/* Field readers for the range table (integers of 2 or 4 octets in struct conf). */
+/* Field readers for the range table (integers of 2, 4 or 8 octets in struct conf). */
 static uint64_t field_of(const struct conf *c, size_t off, size_t size)
 {
 	const char *p = (const char *)c + off;
@@ -330,6 +376,11 @@ static uint64_t field_of(const struct conf *c, size_t off, size_t size)
 	if (size == 2) {
 		uint16_t v;
 		memcpy(&v, p, 2);
+		return v;
+	}
+	if (size == 8) {
+		uint64_t v;
+		memcpy(&v, p, 8);
 		return v;
 	}
 	uint32_t v;
@@ -345,7 +396,7 @@ static const struct range_row {
 	const char *min, *max;	   /* valid edges */
 	uint64_t vmin, vmax;	   /* what they load as */
 	const char *below, *above; /* one past each edge */
-	const char *extra[2];	   /* a key and value needed beside (cross rules) */
+	const char *extra[4];	   /* keys and values needed beside (cross rules) */
 } ranges[] = {
 	{ "node.workers", FLD(workers), "0", "256", 0, 256, "-1", "257" },
 	{ "sip.private_port_base", FLD(private_port_base), "1024", "65279", 1024, 65279, "1023",
@@ -393,6 +444,44 @@ static const struct range_row {
 	  "300001" },
 	{ "runtime.udp_buffer", FLD(udp_buffer), "65536", "1073741824", 65536, 1073741824, "65535",
 	  "1073741825" },
+	{ "registrar.min_expires",
+	  FLD(reg_min_expires_s),
+	  "1",
+	  "86400",
+	  1,
+	  86400,
+	  "0",
+	  "86401",
+	  { "registrar.default_expires", "86400", "registrar.max_expires", "86400" } },
+	{ "registrar.max_expires",
+	  FLD(reg_max_expires_s),
+	  "1",
+	  "604800",
+	  1,
+	  604800,
+	  "0",
+	  "604801",
+	  { "registrar.min_expires", "1", "registrar.default_expires", "1" } },
+	{ "registrar.default_expires",
+	  FLD(reg_default_expires_s),
+	  "1",
+	  "604800",
+	  1,
+	  604800,
+	  "0",
+	  "604801",
+	  { "registrar.min_expires", "1", "registrar.max_expires", "604800" } },
+	{ "registrar.max_contacts", FLD(reg_max_contacts), "1", "32", 1, 32, "0", "33" },
+	{ "registrar.max_bindings", FLD(reg_max_bindings), "0", "1000000000", 0, 1000000000, "-1",
+	  "1000000001" },
+	{ "registrar.keepalive.interval", FLD(reg_keepalive_s), "5", "3600", 5, 3600, "4", "3601" },
+	{ "registrar.keepalive.failures", FLD(reg_keepalive_failures), "1", "100", 1, 100, "0",
+	  "101" },
+	{ "registrar.suspend.retry", FLD(suspend_retry), "1", "1000", 1, 1000, "0", "1001" },
+	{ "registrar.suspend.time", FLD(suspend_time_s), "0", "86400", 0, 86400, "-1", "86401" },
+	{ "auth.nonce_expire", FLD(auth_nonce_expire_s), "10", "86400", 10, 86400, "9", "86401" },
+	{ "redis.port", FLD(redis_port), "1", "65535", 1, 65535, "0", "65536" },
+	{ "redis.db", FLD(redis_db), "0", "255", 0, 255, "-1", "256" },
 };
 
 Test(conf, range_edges)
@@ -403,14 +492,14 @@ Test(conf, range_edges)
 		char text[1024];
 
 		for (int e = 0; e < 4; e++) {
-			const char *kv[4];
+			const char *kv[6];
 			size_t n = 0;
 			unsigned line;
 			struct conf c;
 
-			if (r->extra[0]) {
-				kv[n++] = r->extra[0];
-				kv[n++] = r->extra[1];
+			for (int x = 0; x < 4 && r->extra[x]; x += 2) {
+				kv[n++] = r->extra[x];
+				kv[n++] = r->extra[x + 1];
 			}
 			kv[n++] = r->key;
 			kv[n++] = edge[e];
@@ -545,6 +634,27 @@ Test(conf, durations)
 		{ "runtime.stop_deadline", "1h", FLD(stop_deadline_ms), 0, "out of range" },
 		{ "runtime.stop_deadline", "[1s]", FLD(stop_deadline_ms), 0,
 		  "expected a duration, not a list" },
+		{ "registrar.min_expires", "2m", FLD(reg_min_expires_s), 120, NULL },
+		{ "registrar.min_expires", "1.5m", FLD(reg_min_expires_s), 90, NULL },
+		{ "registrar.min_expires", "500ms", FLD(reg_min_expires_s), 0,
+		  "500ms is not a whole number of seconds" },
+		{ "registrar.max_expires", "7d", FLD(reg_max_expires_s), 0, "not a duration" },
+		{ "registrar.max_expires", "168h", FLD(reg_max_expires_s), 604800, NULL },
+		{ "registrar.keepalive.interval", "0", FLD(reg_keepalive_s), 0, NULL },
+		{ "registrar.keepalive.interval", "0s", FLD(reg_keepalive_s), 0, NULL },
+		{ "registrar.keepalive.interval", "30s", FLD(reg_keepalive_s), 30, NULL },
+		{ "registrar.keepalive.interval", "1h", FLD(reg_keepalive_s), 3600, NULL },
+		{ "registrar.keepalive.interval", "4s", FLD(reg_keepalive_s), 0,
+		  "4s is out of range 0 or 5..3600 s" },
+		{ "registrar.keepalive.interval", "61m", FLD(reg_keepalive_s), 0,
+		  "61m is out of range 0 or 5..3600 s" },
+		{ "registrar.suspend.time", "3m", FLD(suspend_time_s), 180, NULL },
+		{ "registrar.suspend.time", "0", FLD(suspend_time_s), 0, NULL },
+		{ "registrar.suspend.time", "25h", FLD(suspend_time_s), 0,
+		  "25h is out of range 0..86400 s" },
+		{ "auth.nonce_expire", "5m", FLD(auth_nonce_expire_s), 300, NULL },
+		{ "auth.nonce_expire", "9s", FLD(auth_nonce_expire_s), 0,
+		  "9s is out of range 10..86400 s" },
 	};
 	for (size_t i = 0; i < N(t); i++) {
 		const char *kv[2] = { t[i].key, t[i].text };
@@ -855,6 +965,37 @@ static const struct err_row {
 	  "8192 must be >= sip.max_message_size (65535)" },
 	{ "runtime:\n  rx_buffer_size: 4096\n", 2, "runtime.rx_buffer_size",
 	  "4096 must be >= sip.max_message_size (65535)" },
+	/* registrar: min_expires <= default_expires <= max_expires */
+	{ "registrar:\n  min_expires: 2h\n", 2, "registrar.min_expires",
+	  "7200 s must be <= registrar.default_expires (3600 s)" },
+	{ "registrar:\n  default_expires: 30\n", 2, "registrar.default_expires",
+	  "30 s must be >= registrar.min_expires (60 s)" },
+	{ "registrar:\n  default_expires: 60\n  min_expires: 120\n", 3, "registrar.min_expires",
+	  "120 s must be <= registrar.default_expires (60 s)" },
+	{ "registrar:\n  max_expires: 30m\n", 2, "registrar.max_expires",
+	  "1800 s must be >= registrar.default_expires (3600 s)" },
+	{ "registrar:\n  max_expires: 1h\n  default_expires: 2h\n", 3, "registrar.default_expires",
+	  "7200 s must be <= registrar.max_expires (3600 s)" },
+	/* unknown keys of the new sections */
+	{ "registrar:\n  max_contact: 5\n", 2, "registrar.max_contact",
+	  "did you mean registrar.max_contacts?" },
+	{ "registrar:\n  retry: 5\n", 2, "registrar.retry",
+	  "did you mean registrar.suspend.retry?" },
+	{ "registrar:\n  suspend:\n    tiem: 5\n", 3, "registrar.suspend.tiem",
+	  "did you mean registrar.suspend.time?" },
+	{ "auth:\n  algorithm: [MD5]\n", 2, "auth.algorithm", "did you mean auth.algorithms?" },
+	{ "redis:\n  unix: /run/redis.sock\n", 2, "redis.unix", NULL },
+	{ "SS_ENDPOINT_REGISTER_RETRYS: 3\n", 1, "SS_ENDPOINT_REGISTER_RETRYS",
+	  "did you mean SS_ENDPOINT_REGISTER_RETRY?" },
+	{ "registrar:\n  SS_ENDPOINT_REGISTER_REPLACE: Off\n", 2,
+	  "registrar.SS_ENDPOINT_REGISTER_REPLACE", "VOS3000 parameters go at the top level" },
+	/* types */
+	{ "registrar:\n  enabled: 1\n", 2, "registrar.enabled", "'1' is not true or false" },
+	{ "registrar:\n  suspend:\n    action: ignore\n", 3, "registrar.suspend.action",
+	  "'ignore' is not one of reject, drop" },
+	{ "registrar:\n  keepalive: 30\n", 2, "registrar.keepalive",
+	  "is a section: expected a map, not a value" },
+	{ "accounts:\n  file: [a]\n", 2, "accounts.file", "expected a string, not a list" },
 };
 
 Test(conf, errors)
@@ -886,6 +1027,235 @@ Test(conf, unreadable)
 	cr_assert_eq(conf_load("/nonexistent/x.yaml", &c, NULL, 0), -ENOENT);
 	cr_assert_eq(conf_load("/nonexistent/x.yaml", &c, err, 8), -ENOENT);
 	cr_assert_str_eq(err, "/nonexi");
+}
+
+/* ---- registrar, auth, accounts, redis ---- */
+
+/* Every key of the four sections, away from its default. */
+Test(conf, registrar_auth_redis_all_keys)
+{
+	static const char text[] = "registrar:\n"
+				   "  enabled: false\n"
+				   "  min_expires: 30\n"
+				   "  max_expires: 2h\n"
+				   "  default_expires: 10m\n"
+				   "  max_contacts: 32\n"
+				   "  max_bindings: 1000000\n"
+				   "  replace: no\n"
+				   "  authenticate: off\n"
+				   "  keepalive:\n"
+				   "    interval: 25s\n"
+				   "    failures: 5\n"
+				   "  suspend:\n"
+				   "    retry: 3\n"
+				   "    time: 10m\n"
+				   "    by_ip: yes\n"
+				   "    action: DROP\n"
+				   "auth:\n"
+				   "  realm: sip.example.net\n"
+				   "  nonce_expire: 1m\n"
+				   "  secret: \"0123456789abcdef\"\n"
+				   "  algorithms: [md5]\n"
+				   "  refuse_rfc2069: true\n"
+				   "accounts:\n"
+				   "  file: /etc/sipring/accounts.yaml\n"
+				   "redis:\n"
+				   "  host: \"2001:db8::6\"\n"
+				   "  port: 6380\n"
+				   "  password: \"p a s s\"\n"
+				   "  db: 255\n"
+				   "  prefix: \"edge-1:\"\n";
+	struct conf c;
+
+	load_ok(text, &c);
+	cr_assert_not(c.reg_enabled);
+	cr_assert_eq(c.reg_min_expires_s, 30);
+	cr_assert_eq(c.reg_max_expires_s, 7200);
+	cr_assert_eq(c.reg_default_expires_s, 600);
+	cr_assert_eq(c.reg_max_contacts, 32);
+	cr_assert_eq(c.reg_max_bindings, 1000000);
+	cr_assert_not(c.reg_replace);
+	cr_assert_not(c.reg_authenticate);
+	cr_assert_eq(c.reg_keepalive_s, 25);
+	cr_assert_eq(c.reg_keepalive_failures, 5);
+	cr_assert_eq(c.suspend_retry, 3);
+	cr_assert_eq(c.suspend_time_s, 600);
+	cr_assert(c.suspend_by_ip);
+	cr_assert_eq(c.suspend_action, CONF_SUSPEND_DROP);
+	cr_assert_str_eq(c.auth_realm, "sip.example.net");
+	cr_assert_eq(c.auth_nonce_expire_s, 60);
+	cr_assert_str_eq(c.auth_secret, "0123456789abcdef");
+	cr_assert_eq(c.auth_nalgs, 1);
+	cr_assert_eq(c.auth_algs[0], ALG_MD5);
+	cr_assert(c.auth_refuse_rfc2069);
+	cr_assert_str_eq(c.accounts_file, "/etc/sipring/accounts.yaml");
+	cr_assert_str_eq(c.redis_host, "2001:db8::6");
+	cr_assert_eq(c.redis_port, 6380);
+	cr_assert_str_eq(c.redis_unix, "");
+	cr_assert_str_eq(c.redis_password, "p a s s");
+	cr_assert_eq(c.redis_db, 255);
+	cr_assert_str_eq(c.redis_prefix, "edge-1:");
+	conf_free(&c);
+
+	/* The other side of each choice, and a socket instead of a host. */
+	load_ok("registrar:\n  suspend:\n    action: reject\nredis:\n"
+		"  unix_socket: /run/redis/redis.sock\n  host: \"\"\n",
+		&c);
+	cr_assert_eq(c.suspend_action, CONF_SUSPEND_REJECT);
+	cr_assert_str_eq(c.redis_unix, "/run/redis/redis.sock");
+	cr_assert_str_eq(c.redis_host, "");
+	conf_free(&c);
+	/* Empty values of string keys are "", as for the other sections. */
+	load_ok("auth:\n  realm:\n  secret: ~\naccounts:\n  file:\nredis:\n  password:\n", &c);
+	check_defaults_registrar(&c);
+	conf_free(&c);
+}
+
+Test(conf, auth_algorithms)
+{
+	static const struct {
+		const char *in;
+		unsigned n;
+		uint8_t a0, a1;
+	} ok[] = {
+		{ "[SHA-256, MD5]", 2, ALG_SHA256, ALG_MD5 },
+		{ "[MD5, SHA-256]", 2, ALG_MD5, ALG_SHA256 },
+		{ "[sha-256]", 1, ALG_SHA256, 0 },
+		{ "[md5]", 1, ALG_MD5, 0 },
+		{ "\n    - Sha-256\n    - Md5", 2, ALG_SHA256, ALG_MD5 },
+	};
+	static const struct {
+		const char *in;
+		unsigned line;
+		const char *sub;
+	} bad[] = {
+		{ "[SHA-512]", 2, "'SHA-512' is not one of SHA-256, MD5" },
+		{ "[MD5, SHA256]", 2, "'SHA256' is not one of SHA-256, MD5" },
+		{ "[MD5, md5]", 2, "'md5' is listed twice (first at line 2)" },
+		{ "\n    - SHA-256\n    - sha-256", 4,
+		  "'sha-256' is listed twice (first at line 3)" },
+		{ "[MD5, SHA-256, MD5]", 2, "lists 3 entries; at most 2" },
+		{ "[]", 2, "must list at least one of SHA-256, MD5" },
+		{ "", 2, "must list at least one of SHA-256, MD5" },
+		{ "MD5", 2, "expected a list of SHA-256 and MD5, not a value" },
+		{ "[[MD5]]", 2, "expected SHA-256 or MD5, not a list" },
+	};
+	char text[256];
+	struct conf c;
+
+	for (size_t i = 0; i < N(ok); i++) {
+		snprintf(text, sizeof(text), "auth:\n  algorithms: %s\n", ok[i].in);
+		load_ok(text, &c);
+		cr_assert_eq(c.auth_nalgs, ok[i].n, "%s", ok[i].in);
+		cr_assert_eq(c.auth_algs[0], ok[i].a0, "%s", ok[i].in);
+		if (ok[i].n > 1)
+			cr_assert_eq(c.auth_algs[1], ok[i].a1, "%s", ok[i].in);
+		conf_free(&c);
+	}
+	for (size_t i = 0; i < N(bad); i++) {
+		snprintf(text, sizeof(text), "auth:\n  algorithms: %s\n", bad[i].in);
+		load_fails(text, bad[i].line, "auth.algorithms", bad[i].sub);
+	}
+}
+
+/* Secrets: 0 or 16..256 octets, and never quoted in a message. */
+Test(conf, auth_secret_and_realm)
+{
+	static const struct {
+		const char *key;
+		size_t len;
+		bool ok;
+		const char *sub;
+	} t[] = {
+		{ "auth.secret", 0, true, NULL },
+		{ "auth.secret", 1, false, "must be at least 16 octets" },
+		{ "auth.secret", 15, false, "must be at least 16 octets" },
+		{ "auth.secret", 16, true, NULL },
+		{ "auth.secret", 256, true, NULL },
+		{ "auth.secret", 257, false, "'(not shown)' is 257 octets long; at most 256" },
+		{ "redis.password", 0, true, NULL },
+		{ "redis.password", 1, true, NULL },
+		{ "redis.password", 256, true, NULL },
+		{ "redis.password", 257, false, "'(not shown)' is 257 octets long; at most 256" },
+		{ "auth.realm", 253, true, NULL },
+		{ "auth.realm", 254, false, "is 254 octets long; at most 253" },
+		{ "redis.prefix", 1, true, NULL },
+		{ "redis.prefix", 64, true, NULL },
+		{ "redis.prefix", 65, false, "is 65 octets long; at most 64" },
+		{ "redis.unix_socket", 107, true, NULL }, /* sun_path, with its NUL */
+		{ "redis.unix_socket", 108, false, "is 108 octets long; at most 107" },
+	};
+	char text[1024], err[512], val[300];
+	struct conf c;
+	struct tmp tf;
+
+	for (size_t i = 0; i < N(t); i++) {
+		const char *kv[2] = { t[i].key, text };
+		char yaml[1024];
+		unsigned line;
+
+		memset(val, 'S', t[i].len);
+		val[t[i].len] = '\0';
+		snprintf(text, sizeof(text), "\"%s\"", val);
+		line = nest(yaml, sizeof(yaml), kv, 2);
+		if (!t[i].ok) {
+			load_fails(yaml, line, t[i].key, t[i].sub);
+			continue;
+		}
+		load_ok(yaml, &c);
+		if (!strcmp(t[i].key, "auth.secret"))
+			cr_assert_str_eq(c.auth_secret, val);
+		else if (!strcmp(t[i].key, "redis.password"))
+			cr_assert_str_eq(c.redis_password, val);
+		conf_free(&c);
+	}
+	/* The message names the key and the line, never the secret. */
+	cr_assert_eq(load_text("auth:\n  secret: hunter2\n", &c, &tf, err, sizeof(err)), -EINVAL);
+	cr_assert_null(strstr(err, "hunter2"), "%s", err);
+	cr_assert_not_null(strstr(err, ":2: auth.secret: must be at least 16 octets"), "%s", err);
+	cr_assert_eq(load_text("redis:\n  password: \"hunter2\\n\"\n", &c, &tf, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert_null(strstr(err, "hunter2"), "%s", err);
+	cr_assert_not_null(strstr(err, ":2: redis.password: '(not shown)' has a control character"),
+			   "%s", err);
+
+	load_fails("auth:\n  realm: \"a b\"\n", 2, "auth.realm", "'a b' has a space");
+	load_fails("auth:\n  realm: 'a\"b'\n", 2, "auth.realm",
+		   "'a\"b' has a '\"' or a '\\' (it is sent in a quoted string)");
+	load_fails("auth:\n  realm: 'a\\b'\n", 2, "auth.realm", "has a '\"' or a '\\'");
+	load_fails("auth:\n  realm: \"a\\tb\"\n", 2, "auth.realm", "has a control character");
+	load_fails("redis:\n  prefix: \"\"\n", 2, "redis.prefix", "must not be empty");
+	load_fails("redis:\n  prefix: \"a b\"\n", 2, "redis.prefix", "has a space");
+}
+
+Test(conf, redis_host)
+{
+	static const char *const ok[] = { "127.0.0.1", "\"::1\"", "\"2001:db8::6\"",
+					  "\"::ffff:192.0.2.1\"", "\"\"" };
+	static const char *const bad[] = {
+		"localhost",	  "redis.example.net", "\"[::1]\"",
+		"127.0.0.1:6379", "256.0.0.1",	       "\"fe80::1%eth0\""
+	};
+	char text[256];
+	struct conf c;
+
+	for (size_t i = 0; i < N(ok); i++) {
+		snprintf(text, sizeof(text), "redis:\n  host: %s\n", ok[i]);
+		load_ok(text, &c);
+		conf_free(&c);
+	}
+	for (size_t i = 0; i < N(bad); i++) {
+		snprintf(text, sizeof(text), "redis:\n  host: %s\n", bad[i]);
+		load_fails(text, 2, "redis.host", "is not an IP address");
+	}
+	load_fails("redis:\n  host: [127.0.0.1]\n", 2, "redis.host",
+		   "expected an IP address, not a list");
+	/* Host and socket: the later of the two is named, with the other's line. */
+	load_fails("redis:\n  host: 127.0.0.1\n  unix_socket: /run/redis.sock\n", 3,
+		   "redis.unix_socket",
+		   "cannot be set together with redis.host (line 2); give only one of the two");
+	load_fails("redis:\n  unix_socket: /run/redis.sock\n  port: 6380\n  host: 127.0.0.1\n", 4,
+		   "redis.host", "cannot be set together with redis.unix_socket (line 2)");
 }
 
 /* ---- VOS3000 aliases ---- */
@@ -966,6 +1336,74 @@ Test(conf, vos3000_aliases)
 		load_fails(bad[i].yaml, bad[i].line, bad[i].key, bad[i].sub);
 }
 
+Test(conf, vos3000_registrar_aliases)
+{
+	static const struct {
+		const char *yaml;
+		bool replace;
+		unsigned retry;
+		uint32_t suspend_s, timer_b;
+	} ok[] = {
+		{ "SS_ENDPOINT_REGISTER_REPLACE: Off\n", false, 6, 180, 32000 },
+		{ "SS_ENDPOINT_REGISTER_REPLACE: On\n", true, 6, 180, 32000 },
+		{ "SS_ENDPOINT_REGISTER_REPLACE: off\n", false, 6, 180, 32000 },
+		{ "SS_ENDPOINT_REGISTER_RETRY: 10\n", true, 10, 180, 32000 },
+		{ "SS_ENDPOINT_REGISTER_RETRY: 1\n", true, 1, 180, 32000 },
+		{ "SS_ENDPOINT_REGISTER_RETRY: 1000\n", true, 1000, 180, 32000 },
+		/* seconds into a key in seconds: stored as is, not x 1000 */
+		{ "SS_ENDPOINT_REGISTER_SUSPEND: 300\n", true, 6, 300, 32000 },
+		{ "SS_ENDPOINT_REGISTER_SUSPEND: 0\n", true, 6, 0, 32000 },
+		{ "SS_ENDPOINT_REGISTER_SUSPEND: 86400\n", true, 6, 86400, 32000 },
+		/* all together, beside the millisecond alias and the native keys */
+		{ "SS_ENDPOINT_REGISTER_REPLACE: Off\nSS_ENDPOINT_REGISTER_RETRY: 3\n"
+		  "SS_ENDPOINT_REGISTER_SUSPEND: 60\nSS_SIP_TIMEOUT_INVITE: 10\n"
+		  "registrar:\n  suspend:\n    by_ip: true\n",
+		  false, 3, 60, 10000 },
+	};
+	static const struct err_row bad[] = {
+		{ "SS_ENDPOINT_REGISTER_REPLACE: maybe\n", 1, "SS_ENDPOINT_REGISTER_REPLACE",
+		  "'maybe' is not true or false" },
+		{ "SS_ENDPOINT_REGISTER_REPLACE:\n", 1, "SS_ENDPOINT_REGISTER_REPLACE",
+		  "expected true or false, not an empty value" },
+		{ "SS_ENDPOINT_REGISTER_RETRY: 0\n", 1, "SS_ENDPOINT_REGISTER_RETRY",
+		  "0 is out of range 1..1000 (registrar.suspend.retry)" },
+		{ "SS_ENDPOINT_REGISTER_RETRY: 1001\n", 1, "SS_ENDPOINT_REGISTER_RETRY",
+		  "1001 is out of range 1..1000 (registrar.suspend.retry)" },
+		{ "SS_ENDPOINT_REGISTER_RETRY: six\n", 1, "SS_ENDPOINT_REGISTER_RETRY",
+		  "'six' is not a whole number" },
+		{ "SS_ENDPOINT_REGISTER_RETRY: [6]\n", 1, "SS_ENDPOINT_REGISTER_RETRY",
+		  "expected a whole number, not a list" },
+		{ "SS_ENDPOINT_REGISTER_SUSPEND: 86401\n", 1, "SS_ENDPOINT_REGISTER_SUSPEND",
+		  "86401 is out of range 0..86400 s (registrar.suspend.time)" },
+		{ "SS_ENDPOINT_REGISTER_SUSPEND: -1\n", 1, "SS_ENDPOINT_REGISTER_SUSPEND",
+		  "-1 is out of range 0..86400 s" },
+		{ "SS_ENDPOINT_REGISTER_SUSPEND: 3m\n", 1, "SS_ENDPOINT_REGISTER_SUSPEND",
+		  "'3m' is not a whole number of seconds" },
+		/* alias and native key */
+		{ "SS_ENDPOINT_REGISTER_REPLACE: Off\nregistrar:\n  replace: true\n", 3,
+		  "registrar.replace",
+		  "SS_ENDPOINT_REGISTER_REPLACE (line 1) sets it too; give only one of the two" },
+		{ "registrar:\n  suspend:\n    retry: 3\nSS_ENDPOINT_REGISTER_RETRY: 4\n", 4,
+		  "SS_ENDPOINT_REGISTER_RETRY",
+		  "is an alias of registrar.suspend.retry, given too at line 3" },
+		{ "SS_ENDPOINT_REGISTER_SUSPEND: 60\nregistrar:\n  suspend:\n    time: 1m\n", 4,
+		  "registrar.suspend.time", "SS_ENDPOINT_REGISTER_SUSPEND (line 1) sets it too" },
+	};
+	for (size_t i = 0; i < N(ok); i++) {
+		struct conf c;
+
+		load_ok(ok[i].yaml, &c);
+		cr_assert_eq(c.reg_replace, ok[i].replace, "%s", ok[i].yaml);
+		cr_assert_eq(c.suspend_retry, ok[i].retry, "%s", ok[i].yaml);
+		cr_assert_eq(c.suspend_time_s, ok[i].suspend_s, "%s: %u", ok[i].yaml,
+			     c.suspend_time_s);
+		cr_assert_eq(c.timer_b_ms, ok[i].timer_b, "%s", ok[i].yaml);
+		conf_free(&c);
+	}
+	for (size_t i = 0; i < N(bad); i++)
+		load_fails(bad[i].yaml, bad[i].line, bad[i].key, bad[i].sub);
+}
+
 /* ---- reload ---- */
 
 Test(conf, restart_keys)
@@ -1001,6 +1439,33 @@ Test(conf, restart_keys)
 		{ "node:\n  workers: 2\nsip:\n  listen:\n    - udp:127.0.0.1\n    - tcp:127.0.0.1\n"
 		  "tcp:\n  max_connections: 10\n  max_buffer: 131072\n  idle_timeout: 60\n",
 		  "tcp.max_connections, tcp.max_buffer" },
+		/* registrar, auth and accounts: every key reloads */
+		{ "node:\n  workers: 2\nsip:\n  listen:\n    - udp:127.0.0.1\n    - tcp:127.0.0.1\n"
+		  "registrar:\n  enabled: false\n  min_expires: 30\n  max_expires: 2h\n"
+		  "  default_expires: 10m\n  max_contacts: 2\n  max_bindings: 5\n"
+		  "  replace: false\n  authenticate: false\n  keepalive:\n    interval: 30\n"
+		  "    failures: 9\n  suspend:\n    retry: 2\n    time: 0\n    by_ip: true\n"
+		  "    action: drop\nauth:\n  realm: r\n  nonce_expire: 20\n"
+		  "  secret: 0123456789abcdefX\n  algorithms: [MD5]\n  refuse_rfc2069: true\n"
+		  "accounts:\n  file: a.yaml\n",
+		  "" },
+		/* redis: the connection is made at start */
+		{ "node:\n  workers: 2\nsip:\n  listen:\n    - udp:127.0.0.1\n    - tcp:127.0.0.1\n"
+		  "redis:\n  host: 127.0.0.1\n",
+		  "redis.host" },
+		{ "node:\n  workers: 2\nsip:\n  listen:\n    - udp:127.0.0.1\n    - tcp:127.0.0.1\n"
+		  "redis:\n  unix_socket: /run/redis.sock\n",
+		  "redis.unix_socket" },
+		{ "node:\n  workers: 2\nsip:\n  listen:\n    - udp:127.0.0.1\n    - tcp:127.0.0.1\n"
+		  "redis:\n  prefix: \"x:\"\n  db: 3\n  password: pw\n  port: 6380\n",
+		  "redis.port, redis.password, redis.db, redis.prefix" },
+		/* the same values written otherwise: no change */
+		{ "node:\n  workers: 2\nsip:\n  listen:\n    - udp:127.0.0.1\n    - tcp:127.0.0.1\n"
+		  "redis:\n  host: \"\"\n  port: 6379\n  prefix: \"sipring:\"\n  password: ~\n",
+		  "" },
+		{ "node:\n  workers: 4\nsip:\n  listen:\n    - udp:127.0.0.1\n    - tcp:127.0.0.1\n"
+		  "redis:\n  host: \"::1\"\n  unix_socket:\n  db: 1\n",
+		  "node.workers, redis.host, redis.db" },
 	};
 	struct conf old, new_;
 	char buf[512];

@@ -283,6 +283,18 @@ static const char *const families[][2] = {
 	{ "sipring_stopping", "gauge" },
 	{ "sipring_trace_messages_total", "counter" },
 	{ "sipring_trace_drops_total", "counter" },
+	{ "sipring_registrations_total", "counter" },
+	{ "sipring_registrar_queue_full_total", "counter" },
+	{ "sipring_location_aors", "gauge" },
+	{ "sipring_location_bindings", "gauge" },
+	{ "sipring_location_expired_total", "counter" },
+	{ "sipring_location_changes_total", "counter" },
+	{ "sipring_location_redis_connected", "gauge" },
+	{ "sipring_keepalives_sent_total", "counter" },
+	{ "sipring_location_keepalive_removed_total", "counter" },
+	{ "sipring_transactions", "gauge" },
+	{ "sipring_transaction_retransmissions_total", "counter" },
+	{ "sipring_transaction_timeouts_total", "counter" },
 };
 #define NFAM (sizeof(families) / sizeof(families[0]))
 

@@ -16,6 +16,12 @@ an HTTP client, tshark) and reports over TAP:
   Msg       a SIP message built header by header (to break it on purpose), and
             parse() for what comes back.
   Udp, Tcp  client sockets that send bytes and read framed messages.
+  digest_authorization()
+            an Authorization value answering a WWW-Authenticate (RFC 7616:
+            MD5, SHA-256, qop=auth or none); auth_params() splits one.
+  RedisServer, Resp
+            a redis-server child on a free port (no persistence), and a small
+            RESP client for checking what the daemon wrote.
 
 Temporary directories (config, log, traces, SIPp files) are removed at exit,
 unless SIPRING_KEEP_TMP is set in the environment.
@@ -27,6 +33,7 @@ asserts on time. Every child is killed on the way out (atexit, PR_SET_PDEATHSIG)
 import atexit
 import ctypes
 import errno
+import hashlib
 import json
 import os
 import re
@@ -564,6 +571,22 @@ def http_get(url, timeout=5.0):
         return None, str(e)
 
 
+def http_request(method, url, body=None, timeout=5.0):
+    """(status, body str) or (None, error text), for any method; body: a dict
+    (sent as JSON) or bytes."""
+    data = json.dumps(body).encode() if isinstance(body, dict) else body
+    req = urllib.request.Request(url, data=data, method=method)
+    if isinstance(body, dict):
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError) as e:
+        return None, str(e)
+
+
 _METRIC = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)')
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
@@ -808,3 +831,195 @@ def require_binary(path):
     if not path or not os.access(path, os.X_OK):
         print("1..0 # SKIP sipring is not built (%s)" % path)
         sys.exit(0)  # TAP skip-all: meson reads the plan; 77 would be an ERROR under TAP
+
+
+# ---------------------------------------------------------------- digest (RFC 7616, RFC 8760)
+
+_AUTH_PARAM = re.compile(r'\s*([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
+
+
+def auth_params(value):
+    """'Digest realm="x", nonce="y", stale=true' -> ('digest', {'realm': 'x', ...}):
+    the scheme lower-cased, parameter names lower-cased, quoted values unquoted."""
+    scheme, _, rest = value.strip().partition(" ")
+    d = {}
+    pos = 0
+    while pos < len(rest):
+        m = _AUTH_PARAM.match(rest, pos)
+        if not m or m.end() == pos:
+            break
+        v = m.group(2)
+        if v.startswith('"'):
+            v = re.sub(r'\\(.)', r'\1', v[1:-1])
+        d[m.group(1).lower()] = v
+        pos = m.end()
+    return scheme.lower(), d
+
+
+def digest_hash(algorithm, text):
+    alg = (algorithm or "MD5").upper()
+    h = hashlib.sha256() if alg == "SHA-256" else hashlib.md5()
+    h.update(text.encode())
+    return h.hexdigest()
+
+
+def digest_response(algorithm, user, realm, password, method, uri, nonce, nc=None,
+                    cnonce=None, qop=None):
+    """The digest response: KD(HA1, nonce:nc:cnonce:qop:HA2), or KD(HA1, nonce:HA2)
+    without qop (RFC 2069 form)."""
+    ha1 = digest_hash(algorithm, "%s:%s:%s" % (user, realm, password))
+    ha2 = digest_hash(algorithm, "%s:%s" % (method, uri))
+    if qop:
+        return digest_hash(algorithm, "%s:%s:%s:%s:%s:%s" % (ha1, nonce, nc, cnonce, qop, ha2))
+    return digest_hash(algorithm, "%s:%s:%s" % (ha1, nonce, ha2))
+
+
+def digest_authorization(challenge, user, password, method, uri, nc=1, cnonce=None,
+                         username=None, response=None):
+    """An Authorization value answering one WWW-Authenticate value (challenge).
+    username: what the header claims (default user, whose password is used);
+    response: a response to send instead of the right one."""
+    _, p = auth_params(challenge)
+    alg = p.get("algorithm", "MD5")
+    realm, nonce = p.get("realm", ""), p.get("nonce", "")
+    qop = "auth" if "auth" in [q.strip() for q in p.get("qop", "").split(",")] else None
+    cnonce = cnonce or uuid.uuid4().hex[:16]
+    ncs = "%08x" % nc
+    resp = response or digest_response(alg, user, realm, password, method, uri, nonce,
+                                       ncs, cnonce, qop)
+    v = 'Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", algorithm=%s' % (
+        username if username is not None else user, realm, nonce, uri, resp, alg)
+    if qop:
+        v += ', qop=%s, nc=%s, cnonce="%s"' % (qop, ncs, cnonce)
+    if "opaque" in p:
+        v += ', opaque="%s"' % p["opaque"]
+    return v
+
+
+# ---------------------------------------------------------------- Redis
+
+class RedisError(Exception):
+    pass
+
+
+class Resp:
+    """A blocking RESP2 client over TCP: cmd("HGETALL", key) -> the reply
+    (bytes, int, list, None); an error reply raises RedisError."""
+
+    def __init__(self, host, port, timeout=ANSWER_DEADLINE):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise Eof()
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\r\n")
+        return line
+
+    def _exact(self, n):
+        while len(self.buf) < n + 2:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise Eof()
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n + 2:]
+        return out
+
+    def _reply(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest
+        if kind == b"-":
+            raise RedisError(rest.decode("utf-8", "replace"))
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self._exact(n)
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._reply() for _ in range(n)]
+        raise RedisError("bad reply %r" % line)
+
+    def cmd(self, *args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.sock.sendall(b"".join(out))
+        return self._reply()
+
+    def close(self):
+        self.sock.close()
+
+
+class RedisServer:
+    """A redis-server child on a free loopback port, in a temporary directory,
+    without persistence (--save "", --appendonly no): a restart comes back empty."""
+
+    def __init__(self, binary=None):
+        self.binary = binary or shutil.which("redis-server")
+        self.dir = tmpdir("sipring-redis-")
+        self.port = None
+        self.proc = None
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "redis.log"), "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def start(self, port=None):
+        """Start (on port, or a free one) and wait for PING; (True, "") or (False, why)."""
+        for _ in range(3):
+            self.port = port or free_port(both=False)
+            self.proc = spawn([self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+                               "--save", "", "--appendonly", "no", "--dir", self.dir,
+                               "--daemonize", "no", "--logfile", "redis.log"],
+                              cwd=self.dir, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if wait_for(self.ping, START_DEADLINE, 0.05):
+                return True, ""
+            if self.proc.poll() is None:
+                break
+            if port:  # a fixed port that is taken: no other choice
+                break
+        return False, "redis-server not answering on port %s:\n%s" % (
+            self.port, "\n".join(self.log().splitlines()[-20:]))
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def ping(self):
+        if not self.alive():
+            return False
+        try:
+            c = Resp("127.0.0.1", self.port, timeout=1.0)
+            try:
+                return c.cmd("PING") == b"PONG"
+            finally:
+                c.close()
+        except (OSError, Eof, RedisError):
+            return False
+
+    def cmd(self, *args):
+        c = Resp("127.0.0.1", self.port)
+        try:
+            return c.cmd(*args)
+        finally:
+            c.close()
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.alive():
+            self.proc.send_signal(sig)
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

@@ -8,7 +8,8 @@ One daemon (one worker, so that what one socket sends is handled in order)
 answers: OPTIONS to each of its names (200 with Allow, Accept, Supported),
 requests for someone else (404, 483), malformed requests (400 naming the
 problem, 416, 505, 513), Require (420 with Unsupported), the other methods
-(ACK absorbed, CANCEL 481, REGISTER and INVITE 501), and routes the answers by
+(ACK absorbed, CANCEL 481, INVITE 501, REGISTER without an address of record
+404; tests/daemon/test_registrar.py tests the registrar), and routes the answers by
 RFC 3581 rport / RFC 3261 §18.2.2. Unanswerable input (garbage, no parseable
 Via) gets no answer, is counted in /metrics, and the daemon goes on serving.
 A second daemon has no Server header; a third runs two workers (SO_REUSEPORT)
@@ -225,7 +226,7 @@ def case_methods(d):
     expect("CANCEL for no transaction", m, r, 481)
     m, r = ask(d, lambda u: h.Msg("REGISTER", "sip:%s" % h.hostport(*d.sip_addr), "127.0.0.1",
                                   u.port).add("Contact", "<sip:a@127.0.0.1:%d>" % u.port))
-    expect("REGISTER", m, r, 501)
+    expect("REGISTER whose To has no user (no address of record): 404", m, r, 404)
     u = client()
     inv = h.Msg("INVITE", "sip:bob@%s" % h.hostport(*d.sip_addr), "127.0.0.1", u.port)
     inv.add("Contact", "<sip:a@127.0.0.1:%d>" % u.port)
