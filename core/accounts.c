@@ -8,6 +8,11 @@
  * read, the offsets become views and the hash table is built, which is also
  * where a user@domain given twice is found (and reported at its second line).
  *
+ * A builder (accounts_builder_*) fills the same temporary array and region
+ * through the same checks (check_value(), store_value()) and the same build();
+ * there a user@domain given twice is no error: build() lets the later replace
+ * the earlier in place.
+ *
  * The table, once built:
  *
  *   bucket[hash & mask] ─► ent[i] ─next─► ent[j] ─► NONE
@@ -52,7 +57,7 @@ struct tmp_ent {
 };
 
 struct ld {
-	const char *file;
+	const char *file; /* NULL: a builder (later duplicates win, no lines in errors) */
 	char *err;
 	size_t errlen;
 	yaml_parser_t parser;
@@ -73,7 +78,9 @@ __attribute__((format(printf, 4, 5))) static int ld_err(struct ld *ld, unsigned 
 
 	if (!ld->err || !ld->errlen)
 		return -EINVAL;
-	n = snprintf(ld->err, ld->errlen, "%s:%u: %s: ", ld->file, line, key);
+	/* A builder has no file and no lines: "KEY: reason". */
+	n = ld->file ? snprintf(ld->err, ld->errlen, "%s:%u: %s: ", ld->file, line, key)
+		     : snprintf(ld->err, ld->errlen, "%s: ", key);
 	if (n >= 0 && (size_t)n < ld->errlen) {
 		va_start(ap, fmt);
 		vsnprintf(ld->err + n, ld->errlen - (size_t)n, fmt, ap);
@@ -196,20 +203,15 @@ enum field { F_USER, F_DOMAIN, F_PASSWORD, F_HA1_MD5, F_HA1_SHA256, F__COUNT };
 static const char *const field_names[F__COUNT] = { "user", "domain", "password", "ha1_md5",
 						   "ha1_sha256" };
 
-/* Check and store one value of account e. */
-static int set_field(struct ld *ld, struct tmp_ent *e, enum field f, const char *key,
-		     const yaml_event_t *v)
+/*
+ * Check the string value of field f (for an HA1: its hex form). Returns 0 or
+ * -EINVAL with the reason. Nothing is stored: a rejected account leaves no trace.
+ */
+static int check_value(struct ld *ld, enum field f, const char *key, unsigned line, const char *p,
+		       size_t len)
 {
-	const char *p = (const char *)v->data.scalar.value;
-	size_t len = v->data.scalar.length;
 	char s[SHOW_MAX + 4];
-	unsigned line = ev_line(v);
-	int ret = 0;
 
-	if (v->type != YAML_SCALAR_EVENT)
-		return ld_err(ld, line, key, "expected a string, not %s", ev_kind(v));
-	if (is_null(v))
-		len = 0;
 	if (!len)
 		return ld_err(ld, line, key, "must not be empty");
 	for (size_t i = 0; i < len; i++) {
@@ -230,71 +232,118 @@ static int set_field(struct ld *ld, struct tmp_ent *e, enum field f, const char 
 		if (len > ACCOUNTS_USER_MAX)
 			return ld_err(ld, line, key, "is %zu octets long; at most %u", len,
 				      ACCOUNTS_USER_MAX);
-		ret = arena_put(ld, p, len, false, &e->user);
-		e->user_len = (uint32_t)len;
 		break;
 	case F_DOMAIN:
 		if (len > ACCOUNTS_DOMAIN_MAX)
 			return ld_err(ld, line, key, "is %zu octets long; at most %u", len,
 				      ACCOUNTS_DOMAIN_MAX);
-		if (ld->last_dom != NONE && ld->last_dom_len == len &&
-		    sv_caseeq(sv_make(p, len), sv_make(ld->arena + ld->last_dom, len))) {
-			e->dom = ld->last_dom; /* files list a domain's users together */
-		} else {
-			ret = arena_put(ld, p, len, true, &e->dom);
-			ld->last_dom = e->dom;
-			ld->last_dom_len = (uint32_t)len;
-		}
-		e->dom_len = (uint32_t)len;
 		break;
 	case F_PASSWORD:
 		/* Never quoted back: a message must not leak a password. */
 		if (len > ACCOUNTS_PASSWORD_MAX)
 			return ld_err(ld, line, key, "is %zu octets long; at most %u", len,
 				      ACCOUNTS_PASSWORD_MAX);
-		ret = arena_put(ld, p, len, false, &e->pw);
-		e->pw_len = (uint32_t)len;
 		break;
 	case F_HA1_MD5:
 	case F_HA1_SHA256: {
 		size_t want = f == F_HA1_MD5 ? 16 : 32;
-		uint8_t raw[32];
 
 		if (len != 2 * want)
 			return ld_err(ld, line, key, "is %zu characters; an HA1 is %zu hex digits",
 				      len, 2 * want);
-		for (size_t i = 0; i < want; i++) {
-			int hi = hexval(p[2 * i]), lo = hexval(p[2 * i + 1]);
-
-			if (hi < 0 || lo < 0)
-				return ld_err(ld, line, key, "is not hex: '%c' at %zu",
-					      hi < 0 ? p[2 * i] : p[2 * i + 1],
-					      hi < 0 ? 2 * i : 2 * i + 1);
-			raw[i] = (uint8_t)(hi << 4 | lo);
-		}
-		ret = arena_put(ld, raw, want, false, f == F_HA1_MD5 ? &e->md5 : &e->sha);
+		for (size_t i = 0; i < 2 * want; i++)
+			if (hexval(p[i]) < 0)
+				return ld_err(ld, line, key, "is not hex: '%c' at %zu", p[i], i);
 		break;
 	}
 	default:
 		break;
 	}
-	if (ret == -ENOMEM)
-		return ld_nomem(ld, line, key);
-	if (ret)
-		return ld_err(ld, line, key, "the file's strings pass 4 GiB");
 	return 0;
 }
 
-/* ---- structure ---- */
-
-/* One account: its map has been opened at `line`. */
-static int load_account(struct ld *ld, size_t idx, unsigned line)
+/*
+ * Store a checked value of field f into e: a string (user, domain, password) or
+ * HA1 octets (16 or 32, already decoded). Returns 0, -ENOMEM, or when the
+ * region would pass 4 GiB -EINVAL (a file) or -E2BIG (a builder), with the reason.
+ */
+static int store_value(struct ld *ld, struct tmp_ent *e, enum field f, const char *key,
+		       unsigned line, const void *p, size_t len)
 {
-	struct tmp_ent *e;
-	unsigned seen = 0;
-	char key[KEY_MAX], base[32], s[SHOW_MAX + 4];
+	int ret = 0;
+
+	switch (f) {
+	case F_USER:
+		ret = arena_put(ld, p, len, false, &e->user);
+		e->user_len = (uint32_t)len;
+		break;
+	case F_DOMAIN:
+		if (ld->last_dom != NONE && ld->last_dom_len == len &&
+		    sv_caseeq(sv_make(p, len), sv_make(ld->arena + ld->last_dom, len))) {
+			e->dom = ld->last_dom; /* files list a domain's users together */
+		} else {
+			ret = arena_put(ld, p, len, true, &e->dom);
+			if (!ret) {
+				ld->last_dom = e->dom;
+				ld->last_dom_len = (uint32_t)len;
+			}
+		}
+		e->dom_len = (uint32_t)len;
+		break;
+	case F_PASSWORD:
+		ret = arena_put(ld, p, len, false, &e->pw);
+		e->pw_len = (uint32_t)len;
+		break;
+	case F_HA1_MD5:
+	case F_HA1_SHA256:
+		ret = arena_put(ld, p, len, false, f == F_HA1_MD5 ? &e->md5 : &e->sha);
+		break;
+	default:
+		break;
+	}
+	if (ret == -ENOMEM)
+		return ld_nomem(ld, line, key);
+	if (ret) {
+		/* accounts_load() has always called this a bad file (-EINVAL). */
+		ld_err(ld, line, key, "the %s strings pass 4 GiB",
+		       ld->file ? "file's" : "accounts'");
+		return ld->file ? -EINVAL : -E2BIG;
+	}
+	return 0;
+}
+
+/* Check and store one value of account e, from the file. */
+static int set_field(struct ld *ld, struct tmp_ent *e, enum field f, const char *key,
+		     const yaml_event_t *v)
+{
+	const char *p = (const char *)v->data.scalar.value;
+	size_t len = v->data.scalar.length;
+	unsigned line = ev_line(v);
+	uint8_t raw[32];
 	int ret;
 
+	if (v->type != YAML_SCALAR_EVENT)
+		return ld_err(ld, line, key, "expected a string, not %s", ev_kind(v));
+	if (is_null(v))
+		len = 0;
+	ret = check_value(ld, f, key, line, p, len);
+	if (ret)
+		return ret;
+	if (f == F_HA1_MD5 || f == F_HA1_SHA256) {
+		len /= 2;
+		for (size_t i = 0; i < len; i++)
+			raw[i] = (uint8_t)(hexval(p[2 * i]) << 4 | hexval(p[2 * i + 1]));
+		p = (const char *)raw;
+	}
+	return store_value(ld, e, f, key, line, p, len);
+}
+
+/*
+ * A new account at ld->t[ld->n], all fields absent; it counts once the caller
+ * raises ld->n. Returns 0, -E2BIG past ACCOUNTS_MAX, or -ENOMEM.
+ */
+static int new_ent(struct ld *ld, unsigned line, struct tmp_ent **e)
+{
 	if (ld->n == ld->cap) {
 		size_t cap = ld->cap ? ld->cap * 2 : 1024;
 		struct tmp_ent *t;
@@ -309,8 +358,24 @@ static int load_account(struct ld *ld, size_t idx, unsigned line)
 		ld->t = t;
 		ld->cap = cap;
 	}
-	e = &ld->t[ld->n];
-	*e = (struct tmp_ent){ NONE, 0, NONE, 0, NONE, 0, NONE, NONE, line };
+	*e = &ld->t[ld->n];
+	**e = (struct tmp_ent){ NONE, 0, NONE, 0, NONE, 0, NONE, NONE, line };
+	return 0;
+}
+
+/* ---- structure ---- */
+
+/* One account: its map has been opened at `line`. */
+static int load_account(struct ld *ld, size_t idx, unsigned line)
+{
+	struct tmp_ent *e;
+	unsigned seen = 0;
+	char key[KEY_MAX], base[32], s[SHOW_MAX + 4];
+	int ret;
+
+	ret = new_ent(ld, line, &e);
+	if (ret)
+		return ret;
 	snprintf(base, sizeof(base), "accounts[%zu]", idx);
 	for (;;) {
 		yaml_event_t k, v;
@@ -529,7 +594,7 @@ static int build(struct ld *ld, struct accounts *tab)
 	ld->arena = NULL;
 	for (size_t i = 0; i < ld->n; i++) {
 		const struct tmp_ent *t = &ld->t[i];
-		struct acc_ent *e = &tab->ent[i];
+		struct acc_ent *e = &tab->ent[tab->n];
 		const struct acc_ent *dup;
 
 		e->a.user = sv_make(tab->arena + t->user, t->user_len);
@@ -542,6 +607,12 @@ static int build(struct ld *ld, struct accounts *tab)
 			e->a.ha1_sha256 = (const uint8_t *)tab->arena + t->sha;
 		e->hash = hash_key(e->a.user, e->a.realm);
 		dup = find(tab, e->hash, e->a.user, e->a.realm);
+		if (dup && !ld->file) {
+			/* A builder: the later account wins, in place (its chain is unchanged). */
+			tab->ent[dup - tab->ent].a = e->a;
+			*e = (struct acc_ent){ 0 };
+			continue;
+		}
 		if (dup) {
 			char key[KEY_MAX], s[SHOW_MAX + 4], d[SHOW_MAX + 4];
 
@@ -552,9 +623,38 @@ static int build(struct ld *ld, struct accounts *tab)
 				      ld->t[dup - tab->ent].line);
 		}
 		e->next = tab->bucket[e->hash & tab->mask];
-		tab->bucket[e->hash & tab->mask] = (uint32_t)i;
+		tab->bucket[e->hash & tab->mask] = (uint32_t)tab->n++;
 	}
-	tab->n = ld->n;
+	return 0;
+}
+
+/*
+ * The table of what ld holds, into *tab; ld's array and region are freed or
+ * taken over either way. Returns 0 or the error of build().
+ */
+static int finish(struct ld *ld, struct accounts **tab)
+{
+	struct accounts *t;
+	int ret;
+
+	if (ld->alen < ld->acap) {
+		/* Give back what doubling left over (a large file: up to half). */
+		char *a = realloc(ld->arena, ld->alen ? ld->alen : 1);
+
+		if (a)
+			ld->arena = a;
+	}
+	t = calloc(1, sizeof(*t));
+	ret = t ? build(ld, t) : ld_nomem(ld, 0, "accounts");
+	free(ld->t);
+	free(ld->arena);
+	ld->t = NULL;
+	ld->arena = NULL;
+	if (ret) {
+		accounts_free(t);
+		return ret;
+	}
+	*tab = t;
 	return 0;
 }
 
@@ -563,7 +663,6 @@ int accounts_load(const char *path, struct accounts **tab, char *err, size_t err
 	struct ld ld = {
 		.file = path ? path : "(null)", .err = err, .errlen = errlen, .last_dom = NONE
 	};
-	struct accounts *t = NULL;
 	FILE *f;
 	int ret;
 
@@ -586,25 +685,84 @@ int accounts_load(const char *path, struct accounts **tab, char *err, size_t err
 	ret = load_top(&ld);
 	yaml_parser_delete(&ld.parser);
 	fclose(f);
-	if (!ret && ld.alen < ld.acap) {
-		/* Give back what doubling left over (a large file: up to half). */
-		char *a = realloc(ld.arena, ld.alen ? ld.alen : 1);
-
-		if (a)
-			ld.arena = a;
-	}
-	if (!ret) {
-		t = calloc(1, sizeof(*t));
-		ret = t ? build(&ld, t) : ld_nomem(&ld, 0, "accounts");
-	}
+	if (!ret)
+		return finish(&ld, tab);
 	free(ld.t);
 	free(ld.arena);
-	if (ret) {
-		accounts_free(t);
-		return ret;
-	}
-	*tab = t;
+	return ret;
+}
+
+/* ---- the builder ---- */
+
+struct accounts_builder {
+	struct ld ld;
+};
+
+int accounts_builder_new(struct accounts_builder **b)
+{
+	*b = calloc(1, sizeof(**b));
+	if (!*b)
+		return -ENOMEM;
+	(*b)->ld.last_dom = NONE;
 	return 0;
+}
+
+int accounts_builder_add(struct accounts_builder *b, struct sv user, struct sv domain,
+			 struct sv password, const uint8_t *ha1_md5, const uint8_t *ha1_sha256,
+			 char *err, size_t errlen)
+{
+	struct ld *ld = &b->ld;
+	struct tmp_ent *e;
+	int ret;
+
+	ld->err = err;
+	ld->errlen = errlen;
+	if (err && errlen)
+		err[0] = '\0';
+	/* Everything checked before anything is stored: a refused account costs nothing. */
+	ret = check_value(ld, F_USER, "user", 0, user.p, user.len);
+	if (!ret)
+		ret = check_value(ld, F_DOMAIN, "domain", 0, domain.p, domain.len);
+	if (!ret && password.len)
+		ret = check_value(ld, F_PASSWORD, "password", 0, password.p, password.len);
+	if (!ret && !password.len && !ha1_md5 && !ha1_sha256)
+		ret = ld_err(ld, 0, "account", "neither password nor ha1_md5 / ha1_sha256");
+	if (!ret)
+		ret = new_ent(ld, 0, &e);
+	if (!ret)
+		ret = store_value(ld, e, F_USER, "user", 0, user.p, user.len);
+	if (!ret)
+		ret = store_value(ld, e, F_DOMAIN, "domain", 0, domain.p, domain.len);
+	if (!ret && password.len)
+		ret = store_value(ld, e, F_PASSWORD, "password", 0, password.p, password.len);
+	if (!ret && ha1_md5)
+		ret = store_value(ld, e, F_HA1_MD5, "ha1_md5", 0, ha1_md5, 16);
+	if (!ret && ha1_sha256)
+		ret = store_value(ld, e, F_HA1_SHA256, "ha1_sha256", 0, ha1_sha256, 32);
+	if (!ret)
+		ld->n++;
+	ld->err = NULL;
+	ld->errlen = 0;
+	return ret;
+}
+
+int accounts_builder_finish(struct accounts_builder *b, struct accounts **tab)
+{
+	int ret;
+
+	*tab = NULL;
+	ret = finish(&b->ld, tab);
+	free(b);
+	return ret;
+}
+
+void accounts_builder_free(struct accounts_builder *b)
+{
+	if (!b)
+		return;
+	free(b->ld.t);
+	free(b->ld.arena);
+	free(b);
 }
 
 const struct auth_account *accounts_find(const struct accounts *tab, struct sv user,

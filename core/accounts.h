@@ -22,6 +22,10 @@
  * Errors are one line, "FILE:LINE: KEY: reason", KEY being e.g.
  * "accounts[3].ha1_md5" (the index counts from 0). docs/auth.md has the format,
  * the rules and the bytes per account.
+ *
+ * The same table can be built from accounts given one by one (another source:
+ * storage/accounts_redis.h) with a builder: accounts_builder_new(), _add() per
+ * account, _finish(). The rules are the file's; a builder belongs to one thread.
  */
 #ifndef SIPRING_ACCOUNTS_H
 #define SIPRING_ACCOUNTS_H
@@ -61,5 +65,40 @@ size_t accounts_bytes(const struct accounts *tab);
 
 /* Free tab (NULL-safe). No reader may hold it any more. */
 void accounts_free(struct accounts *tab);
+
+/* ---- building a table from accounts given one by one ---- */
+
+struct accounts_builder;
+
+/* A new, empty builder in *b. Returns 0 or -ENOMEM. */
+int accounts_builder_new(struct accounts_builder **b);
+
+/*
+ * Add user@domain with its secrets: password (empty: none) and/or the HA1s
+ * ha1_md5 (16 octets) and ha1_sha256 (32 octets), each NULL when absent; at
+ * least one secret. The strings are copied (the domain in lower case); the
+ * rules and limits are the file's (ACCOUNTS_USER_MAX, ACCOUNTS_DOMAIN_MAX,
+ * ACCOUNTS_PASSWORD_MAX, no control characters, ...). Returns 0, -EINVAL with
+ * "FIELD: reason" in err[0..errlen) (FIELD: user, domain, password or account;
+ * a password is never quoted), -ENOMEM, or -E2BIG past ACCOUNTS_MAX accounts.
+ * A refused account leaves the builder as it was: the caller may go on.
+ *
+ * The same user@domain (domain in any case) added again replaces the earlier
+ * one: the later wins, silently. A caller merging sources adds the one that
+ * must take precedence last.
+ */
+int accounts_builder_add(struct accounts_builder *b, struct sv user, struct sv domain,
+			 struct sv password, const uint8_t *ha1_md5, const uint8_t *ha1_sha256,
+			 char *err, size_t errlen);
+
+/*
+ * The table of the accounts added, in *tab (as accounts_load()'s: immutable,
+ * freed with accounts_free()). Frees b, whatever the result. Returns 0, or
+ * -ENOMEM with *tab NULL.
+ */
+int accounts_builder_finish(struct accounts_builder *b, struct accounts **tab);
+
+/* Free a builder that will not be finished (NULL-safe). */
+void accounts_builder_free(struct accounts_builder *b);
 
 #endif

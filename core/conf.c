@@ -191,6 +191,8 @@ static const struct conf_key conf_keys[] = {
 	{ "auth.algorithms", set_algs, FIELD(auth_algs), .min = 1, .max = 2 },
 	{ "auth.refuse_rfc2069", set_bool, FIELD(auth_refuse_rfc2069) },
 	{ "accounts.file", set_str, FIELD(accounts_file), .min = 0, .max = PATH_MAX - 1 },
+	{ "accounts.redis_refresh", set_dur, FIELD(accounts_redis_refresh_s), .min = 0,
+	  .max = 86400, .unit_ms = 1000 },
 	{ "redis.host", set_ip, FIELD(redis_host) },
 	{ "redis.port", set_uint, FIELD(redis_port), .min = 1, .max = 65535 },
 	{ "redis.unix_socket", set_str, FIELD(redis_unix), .min = 0, .max = UNIX_PATH_MAX },
@@ -1651,6 +1653,7 @@ int conf_defaults(struct conf *c)
 	c->reg_replace = true;
 	c->reg_authenticate = true;
 	c->reg_keepalive_s = 0;
+	c->accounts_redis_refresh_s = 60;
 	c->reg_keepalive_failures = 3;
 	c->suspend_retry = 6;
 	c->suspend_time_s = 180;

@@ -107,31 +107,34 @@ struct conf {
 	char *spool_dir; /* cdr.spool_dir, default "var/spool" (relative to the cwd) */
 
 	/* registrar (RFC 3261 §10; docs/registrar.md) */
-	bool reg_enabled;	     /* registrar.enabled, default true (false: REGISTER -> 501) */
-	uint32_t reg_min_expires_s;  /* registrar.min_expires, default 60, 1..86400 (423 below) */
-	uint32_t reg_max_expires_s;  /* registrar.max_expires, default 3600, min..604800 */
+	bool reg_enabled;	    /* registrar.enabled, default true (false: REGISTER -> 501) */
+	uint32_t reg_min_expires_s; /* registrar.min_expires, default 60, 1..86400 (423 below) */
+	uint32_t reg_max_expires_s; /* registrar.max_expires, default 3600, min..604800 */
 	uint32_t reg_default_expires_s; /* registrar.default_expires, default 3600, min..max */
-	unsigned reg_max_contacts;   /* registrar.max_contacts per AOR, 1..32, default 10 */
-	uint64_t reg_max_bindings;   /* registrar.max_bindings in all, 0 = unbounded (default) */
-	bool reg_replace;	     /* registrar.replace, default true; SS_ENDPOINT_REGISTER_REPLACE */
-	bool reg_authenticate;	     /* registrar.authenticate, default true */
-	uint32_t reg_keepalive_s;    /* registrar.keepalive.interval, 0 = off (default), 5..3600 */
+	unsigned reg_max_contacts;	/* registrar.max_contacts per AOR, 1..32, default 10 */
+	uint64_t reg_max_bindings;	/* registrar.max_bindings in all, 0 = unbounded (default) */
+	bool reg_replace;      /* registrar.replace, default true; SS_ENDPOINT_REGISTER_REPLACE */
+	bool reg_authenticate; /* registrar.authenticate, default true */
+	uint32_t reg_keepalive_s; /* registrar.keepalive.interval, 0 = off (default), 5..3600 */
 	unsigned reg_keepalive_failures; /* registrar.keepalive.failures, default 3, 1..100 */
-	unsigned suspend_retry;	     /* registrar.suspend.retry, default 6, 1..1000;
+	unsigned suspend_retry;		 /* registrar.suspend.retry, default 6, 1..1000;
 				      * SS_ENDPOINT_REGISTER_RETRY */
-	uint32_t suspend_time_s;     /* registrar.suspend.time, default 180 s, 0..86400 (0 = off);
+	uint32_t suspend_time_s; /* registrar.suspend.time, default 180 s, 0..86400 (0 = off);
 				      * SS_ENDPOINT_REGISTER_SUSPEND (seconds) */
-	bool suspend_by_ip;	     /* registrar.suspend.by_ip, default false */
-	int suspend_action;	     /* registrar.suspend.action: enum conf_suspend_action */
+	bool suspend_by_ip;	 /* registrar.suspend.by_ip, default false */
+	int suspend_action;	 /* registrar.suspend.action: enum conf_suspend_action */
 
 	/* auth (digest, core/auth.h; docs/auth.md) */
-	char *auth_realm;	  /* auth.realm, default "" = the domain of the AOR (To host) */
+	char *auth_realm;	      /* auth.realm, default "" = the domain of the AOR (To host) */
 	uint32_t auth_nonce_expire_s; /* auth.nonce_expire, default 300 s, 10..86400 */
-	char *auth_secret;	  /* auth.secret, "" = random per start; else >= 16 octets */
+	char *auth_secret;	      /* auth.secret, "" = random per start; else >= 16 octets */
 	uint8_t auth_algs[2];	  /* auth.algorithms: list of "SHA-256", "MD5", preferred first */
 	unsigned auth_nalgs;	  /* default 2: SHA-256, MD5 */
 	bool auth_refuse_rfc2069; /* auth.refuse_rfc2069, default false */
 	char *accounts_file;	  /* accounts.file: the accounts YAML, "" = none (default) */
+	uint32_t accounts_redis_refresh_s; /* accounts.redis_refresh: with redis.*, accounts are
+					    * also read from Redis at start and this often;
+					    * 0 = at start and on reload only; default 60 s */
 
 	/* redis (registrations; later the other stores), "" host and socket = none */
 	char *redis_host;     /* redis.host: an IP address, default "" */

@@ -351,12 +351,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	atomic_store(&d.snap, s);
-	if (service_snap_prepare(s, NULL, err, sizeof(err)) < 0 ||
-	    service_registrar_init(&d, err, sizeof(err)) < 0) {
-		fprintf(stderr, "sipring: %s\n", err);
-		LOG_E("main", "cannot start the registrar", "error=\"%s\"", err);
-		return 1;
-	}
 
 	/* Signals go to the service thread's signalfd only. */
 	sigset_t set;
@@ -369,6 +363,13 @@ int main(int argc, char **argv)
 	int sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sigfd < 0) {
 		fprintf(stderr, "sipring: signalfd: %s\n", strerror(errno));
+		return 1;
+	}
+	/* After the signals are blocked: the registrar's threads inherit the mask. */
+	if (service_snap_prepare(s, NULL, err, sizeof(err)) < 0 ||
+	    service_registrar_init(&d, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sipring: %s\n", err);
+		LOG_E("main", "cannot start the registrar", "error=\"%s\"", err);
 		return 1;
 	}
 

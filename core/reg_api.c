@@ -581,6 +581,8 @@ static int clear_suspension(struct reg_api *api, const char *key, cJSON **out)
 {
 	cJSON *j;
 
+	if (api->src.on_clear)
+		api->src.on_clear(api->src.arg, key);
 	if (!api->src.susp || suspend_clear(api->src.susp, key) != 0)
 		return answer_error(out, 404, "no such suspension");
 	j = cJSON_CreateObject();

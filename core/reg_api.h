@@ -48,6 +48,10 @@ struct reg_api_source {
 				  * no registrar (empty list, 404 for any AOR) */
 	struct suspend *susp;	 /* core/suspend.h; NULL when suspension is off */
 	int64_t (*now_ms)(void); /* CLOCK_REALTIME ms; NULL = clock_gettime() */
+	/* Called before a suspension is lifted locally (NULL: none): the daemon
+	 * clears the cluster's copy in Redis. */
+	void (*on_clear)(void *arg, const char *key);
+	void *arg;
 };
 
 /* The routes' state, in the caller's memory (see Memory). Its members are private. */

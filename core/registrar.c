@@ -344,6 +344,8 @@ static bool authenticate(const struct reg_env *env, const struct sip_msg *m, str
 	}
 	const struct auth_account *acct =
 		env->accounts ? accounts_find(env->accounts, user, domain) : NULL;
+	if (!acct && env->accounts_redis)
+		acct = accounts_find(env->accounts_redis, user, domain);
 	st = auth_verify(env->auth, env->nc, &cred, m->method_name, realm, acct,
 			 (uint64_t)env->now_ms, &why);
 	switch (st) {

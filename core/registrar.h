@@ -88,9 +88,10 @@ enum reg_outcome {
 struct reg_env {
 	const struct conf *conf;
 	const struct auth_ctx *auth;
-	const struct accounts *accounts; /* NULL: no accounts (every credential fails) */
-	struct auth_nc *nc;		 /* the worker's nonce-count table */
-	struct suspend *susp;		 /* NULL: no brute-force suspension */
+	const struct accounts *accounts;       /* the accounts file's; NULL: none */
+	const struct accounts *accounts_redis; /* read from Redis (the file's win); NULL: none */
+	struct auth_nc *nc;		       /* the worker's nonce-count table */
+	struct suspend *susp;		       /* NULL: no brute-force suspension */
 	struct location *loc;
 	unsigned reader;	     /* the worker's reader slot of loc */
 	int64_t now_ms;		     /* CLOCK_REALTIME, ms */

@@ -19,7 +19,9 @@
 
 #include "core/log.h"
 #include "core/mgmt.h"
+#include "storage/accounts_redis.h"
 #include "storage/location_redis.h"
+#include "storage/suspend_redis.h"
 #ifdef SIPRING_REG_API
 #include "core/reg_api.h"
 #endif
@@ -54,7 +56,28 @@ struct service {
 	} * ka_fail;
 	uint32_t ka_cap, ka_used;
 	uint64_t ka_wake; /* workers given jobs this round (bit per worker, first 64) */
+	/* accounts from Redis: a loader thread, one at a time */
+	struct acc_load {
+		pthread_t th;
+		bool running;
+		_Atomic int done;
+		int ret;
+		size_t skipped;
+		struct accounts *tab;
+		const struct accounts_redis_config *cfg;
+		char err[256];
+	} acc;
+	uint64_t acc_next_ms; /* the next refresh (monotonic) */
+	struct {
+		struct accounts *tab;
+		uint64_t epoch; /* free once every worker's acc_seen reaches it */
+	} acc_retired[8];
+	unsigned acc_nretired;
 };
+
+static void wake_all(struct daemon *d);
+static void acc_log(int ret, size_t skipped, const char *err);
+static void acc_publish(struct daemon *d, struct service *sv, struct accounts *tab);
 
 static uint64_t now_ms(void)
 {
@@ -191,23 +214,73 @@ int service_registrar_init(struct daemon *d, char *err, size_t errlen)
 		.prefix = c->redis_prefix,
 		.log = loc_log,
 	};
+	/* Accounts in Redis: read once now (blocking, before the workers run),
+	 * then refreshed by a loader thread. */
+	struct accounts_redis_config *ac = calloc(1, sizeof(*ac));
+	if (!ac)
+		return -ENOMEM;
+	ac->host = rc.redis_host ? strdup(rc.redis_host) : NULL;
+	ac->port = rc.redis_port;
+	ac->unix_path = rc.redis_unix ? strdup(rc.redis_unix) : NULL;
+	ac->password = rc.redis_password ? strdup(rc.redis_password) : NULL;
+	ac->db = rc.redis_db;
+	ac->prefix = strdup(rc.prefix ? rc.prefix : "sipring:");
+	d->acc_cfg = ac;
+	struct accounts *tab = NULL;
+	size_t skipped = 0;
+	char aerr[256];
+	int n = accounts_redis_load(ac, &tab, &skipped, aerr, sizeof(aerr));
+	acc_log(n, skipped, aerr);
+	if (n >= 0)
+		acc_publish(d, NULL, tab);
+	/* Failures and suspensions counted across nodes. */
+	struct suspend_redis_config sc2 = {
+		.redis_host = rc.redis_host,
+		.redis_port = rc.redis_port,
+		.redis_unix = rc.redis_unix,
+		.redis_password = rc.redis_password,
+		.redis_db = rc.redis_db,
+		.prefix = rc.prefix,
+		.log = loc_log,
+	};
+	ret = suspend_redis_create(&d->susp_redis, &sc2, &d->susp);
+	if (ret == 0)
+		ret = suspend_redis_start(d->susp_redis);
+	if (ret < 0) {
+		snprintf(err, errlen, "redis (suspensions): %s", strerror(-ret));
+		return ret;
+	}
 	ret = location_redis_create(&d->loc_redis, &rc, d->loc);
 	if (ret < 0) {
 		snprintf(err, errlen, "redis: %s", strerror(-ret));
 		return ret;
 	}
-	int64_t n = location_redis_load(d->loc_redis, real_ms());
-	if (n < 0)
+	int64_t nb = location_redis_load(d->loc_redis, real_ms());
+	if (nb < 0)
 		LOG_W("registrar", "cannot load registrations from Redis; starting from memory",
-		      "error=\"%s\"", strerror((int)-n));
+		      "error=\"%s\"", strerror((int)-nb));
 	else
 		LOG_I("registrar", "registrations loaded from Redis", "bindings=%lld",
-		      (long long)n);
+		      (long long)nb);
 	return 0;
 }
 
 void service_registrar_fini(struct daemon *d)
 {
+	if (d->susp_redis) {
+		suspend_redis_stop(d->susp_redis);
+		suspend_redis_destroy(d->susp_redis);
+		d->susp_redis = NULL;
+	}
+	accounts_free(atomic_exchange(&d->accounts_redis, NULL));
+	if (d->acc_cfg) {
+		free((char *)d->acc_cfg->host);
+		free((char *)d->acc_cfg->unix_path);
+		free((char *)d->acc_cfg->password);
+		free((char *)d->acc_cfg->prefix);
+		free(d->acc_cfg);
+		d->acc_cfg = NULL;
+	}
 	location_redis_destroy(d->loc_redis);
 	d->loc_redis = NULL;
 	location_destroy(d->loc);
@@ -215,6 +288,91 @@ void service_registrar_fini(struct daemon *d)
 	suspend_fini(&d->susp);
 	if (d->service_fd > 0)
 		close(d->service_fd);
+}
+
+/* ---- accounts from Redis ---- */
+
+static void acc_log(int ret, size_t skipped, const char *err)
+{
+	if (ret < 0)
+		LOG_W("registrar", "cannot read accounts from Redis; keeping the ones loaded",
+		      "error=\"%s\"", err);
+	else if (skipped)
+		LOG_W("registrar", "accounts read from Redis, some skipped",
+		      "accounts=%d skipped=%zu first=\"%s\"", ret, skipped, err);
+	else
+		LOG_I("registrar", "accounts read from Redis", "accounts=%d", ret);
+}
+
+/* Make tab the Redis accounts the workers use; the old table waits for them. */
+static void acc_publish(struct daemon *d, struct service *sv, struct accounts *tab)
+{
+	struct accounts *old = atomic_exchange(&d->accounts_redis, tab);
+	uint64_t e = atomic_fetch_add(&d->acc_epoch, 1) + 1;
+	if (!old)
+		return;
+	if (!sv || sv->acc_nretired == sizeof(sv->acc_retired) / sizeof(sv->acc_retired[0])) {
+		LOG_W("registrar", "accounts replaced faster than the workers pass; kept", NULL);
+		return; /* leaked until exit rather than freed under a reader */
+	}
+	sv->acc_retired[sv->acc_nretired].tab = old;
+	sv->acc_retired[sv->acc_nretired++].epoch = e;
+	wake_all(d);
+}
+
+static void acc_reclaim(struct service *sv)
+{
+	struct daemon *d = sv->d;
+	uint64_t min = UINT64_MAX;
+	for (unsigned i = 0; i < d->nworkers; i++)
+		if (atomic_load(&d->workers[i].state) == 1) {
+			uint64_t s = atomic_load(&d->workers[i].acc_seen);
+			min = s < min ? s : min;
+		}
+	unsigned k = 0;
+	for (unsigned i = 0; i < sv->acc_nretired; i++) {
+		if (sv->acc_retired[i].epoch <= min)
+			accounts_free(sv->acc_retired[i].tab);
+		else
+			sv->acc_retired[k++] = sv->acc_retired[i];
+	}
+	sv->acc_nretired = k;
+}
+
+static void *acc_thread(void *arg)
+{
+	struct acc_load *a = arg;
+	a->ret = accounts_redis_load(a->cfg, &a->tab, &a->skipped, a->err, sizeof(a->err));
+	atomic_store(&a->done, 1);
+	return NULL;
+}
+
+/* Start a refresh when one is due (or forced), take a finished one. */
+static void acc_refresh(struct service *sv, bool force)
+{
+	struct daemon *d = sv->d;
+	if (!d->acc_cfg)
+		return;
+	uint64_t now = now_ms();
+	if (sv->acc.running && atomic_load(&sv->acc.done)) {
+		pthread_join(sv->acc.th, NULL);
+		sv->acc.running = false;
+		acc_log(sv->acc.ret, sv->acc.skipped, sv->acc.err);
+		if (sv->acc.ret >= 0)
+			acc_publish(d, sv, sv->acc.tab);
+	}
+	acc_reclaim(sv);
+	uint32_t every = atomic_load(&d->snap)->conf.accounts_redis_refresh_s;
+	if (!sv->acc_next_ms) /* service_registrar_init() read them just now */
+		sv->acc_next_ms = now + (uint64_t)(every ? every : 86400) * 1000;
+	if (sv->acc.running || (!force && (!every || now < sv->acc_next_ms)))
+		return;
+	sv->acc_next_ms = now + (uint64_t)(every ? every : 86400) * 1000;
+	sv->acc.cfg = d->acc_cfg;
+	sv->acc.tab = NULL;
+	atomic_store(&sv->acc.done, 0);
+	if (pthread_create(&sv->acc.th, NULL, acc_thread, &sv->acc) == 0)
+		sv->acc.running = true;
 }
 
 /* ---- keepalive ---- */
@@ -611,6 +769,18 @@ static void status_json(void *arg, cJSON *root)
 	}
 }
 
+#ifdef SIPRING_REG_API
+/* DELETE /api/v1/suspensions/<key>: the cluster's copy too. */
+static void susp_clear_redis(void *arg, const char *key)
+{
+	struct daemon *d = arg;
+	int ret = suspend_redis_clear(d->susp_redis, key);
+	if (ret < 0)
+		LOG_W("registrar", "cannot clear the suspension in Redis",
+		      "key=\"%s\" error=\"%s\"", key, strerror(-ret));
+}
+#endif
+
 static int mgmt_up(struct service *sv, struct mgmt_source *src)
 {
 	struct daemon *d = sv->d;
@@ -634,7 +804,10 @@ static int mgmt_up(struct service *sv, struct mgmt_source *src)
 	}
 	LOG_I("mgmt", "management endpoint", "listen=%s", s->conf.http_listen_text);
 #ifdef SIPRING_REG_API
-	struct reg_api_source rs = { .loc = d->loc, .susp = d->loc ? &d->susp : NULL };
+	struct reg_api_source rs = { .loc = d->loc,
+				     .susp = d->loc ? &d->susp : NULL,
+				     .on_clear = d->susp_redis ? susp_clear_redis : NULL,
+				     .arg = d };
 	ret = reg_api_init(&sv->reg_api, sv->mgmt, &rs);
 	if (ret < 0)
 		LOG_E("mgmt", "cannot add the registrar's routes", "error=\"%s\"", strerror(-ret));
@@ -730,15 +903,17 @@ int service_run(struct daemon *d, int sigfd)
 		if (n > 0 && (pf[0].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGHUP)
+				if (si.ssi_signo == SIGHUP) {
 					reload(&sv);
-				else
+					acc_refresh(&sv, true); /* and the accounts in Redis */
+				} else
 					begin_stop(&sv, (int)si.ssi_signo);
 			}
 		}
 		if (sv.mgmt)
 			mgmt_process(sv.mgmt);
 		registrations(&sv);
+		acc_refresh(&sv, false);
 		if (d->loc_redis) {
 			location_redis_process(d->loc_redis, rev);
 			struct location_redis_stats st;
@@ -785,5 +960,11 @@ int service_run(struct daemon *d, int sigfd)
 	for (unsigned i = 0; i < sv.nretired; i++)
 		snap_free(sv.retired[i]);
 	free(sv.ka_fail);
+	if (sv.acc.running) {
+		pthread_join(sv.acc.th, NULL);
+		accounts_free(sv.acc.tab);
+	}
+	for (unsigned i = 0; i < sv.acc_nretired; i++)
+		accounts_free(sv.acc_retired[i].tab);
 	return status;
 }

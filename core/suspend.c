@@ -13,7 +13,9 @@ struct suspend_entry {
 	uint64_t last_ms;
 	uint64_t until_ms;
 	uint32_t failures;
+	uint32_t pending; /* failures not yet taken by the sync */
 	uint8_t keylen;
+	bool reset; /* a success not yet taken by the sync */
 	char key[SUSPEND_KEY_MAX];
 };
 
@@ -214,6 +216,8 @@ static bool key_failure(struct suspend *s, const struct skey *k, uint64_t now_ms
 			e->failures = 0;
 		}
 		e->failures++;
+		if (e->pending < UINT32_MAX)
+			e->pending++;
 		e->last_ms = now_ms;
 		if (!e->until_ms && e->failures >= s->conf.retry) {
 			e->until_ms = now_ms + (uint64_t)s->conf.suspend_s * 1000;
@@ -235,14 +239,31 @@ bool suspend_failure(struct suspend *s, struct sv user, struct sv domain,
 	return any;
 }
 
+static bool tracking(struct suspend *s)
+{
+	return __atomic_load_n(&s->track, __ATOMIC_RELAXED);
+}
+
 static void key_reset(struct suspend *s, const struct skey *k)
 {
 	uint64_t h = hash_key(k);
 	struct suspend_shard *sh = shard_of(s, h);
 	pthread_mutex_lock(&sh->lock);
-	struct suspend_entry *e = find(sh, k, h);
-	if (e)
-		erase(sh, e);
+	if (tracking(s)) {
+		/* Keep a marker, even for a key this node never saw fail: other
+		 * nodes' failures may be counted in the cluster. */
+		struct suspend_entry *e = get(sh, k, h, 0);
+		if (e) {
+			e->failures = 0;
+			e->pending = 0;
+			e->until_ms = 0;
+			e->reset = true;
+		}
+	} else {
+		struct suspend_entry *e = find(sh, k, h);
+		if (e)
+			erase(sh, e);
+	}
 	pthread_mutex_unlock(&sh->lock);
 }
 
@@ -254,6 +275,38 @@ void suspend_success(struct suspend *s, struct sv user, struct sv domain,
 	key_reset(s, &k);
 	if (s->conf.by_ip && from && addr_key(&k, from))
 		key_reset(s, &k);
+}
+
+/* The text of an entry's key, as listed: "user@domain" or the address. */
+static void key_text(const struct suspend_entry *e, char *out, size_t cap)
+{
+	if (e->key[0] == 'a') {
+		inet_ntop(e->keylen == 5 ? AF_INET : AF_INET6, e->key + 1, out, (socklen_t)cap);
+	} else {
+		memcpy(out, e->key + 1, (size_t)e->keylen - 1);
+		out[e->keylen - 1] = 0;
+	}
+}
+
+/* Text back to a key: an address, else user@domain. 0 or -ENOENT. */
+static int text_key(struct skey *k, const char *key)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, key, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		addr_key(k, (struct sockaddr *)&ss);
+	} else if (inet_pton(AF_INET6, key, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		addr_key(k, (struct sockaddr *)&ss);
+	} else {
+		const char *at = strrchr(key, '@');
+		if (!at)
+			return -ENOENT;
+		user_key(k, sv_make(key, (size_t)(at - key)), sv_cstr(at + 1));
+	}
+	return 0;
 }
 
 size_t suspend_list(struct suspend *s, uint64_t now_ms, struct suspend_info *out, size_t max)
@@ -271,13 +324,7 @@ size_t suspend_list(struct suspend *s, uint64_t now_ms, struct suspend_info *out
 				o->is_addr = e->key[0] == 'a';
 				o->failures = e->failures;
 				o->until_ms = e->until_ms;
-				if (o->is_addr)
-					inet_ntop(e->keylen == 5 ? AF_INET : AF_INET6, e->key + 1,
-						  o->key, sizeof(o->key));
-				else {
-					memcpy(o->key, e->key + 1, (size_t)e->keylen - 1);
-					o->key[e->keylen - 1] = 0;
-				}
+				key_text(e, o->key, sizeof(o->key));
 			}
 			n++;
 		}
@@ -289,21 +336,8 @@ size_t suspend_list(struct suspend *s, uint64_t now_ms, struct suspend_info *out
 int suspend_clear(struct suspend *s, const char *key)
 {
 	struct skey k;
-	struct sockaddr_storage ss = { 0 };
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, key, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		addr_key(&k, (struct sockaddr *)&ss);
-	} else if (inet_pton(AF_INET6, key, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		addr_key(&k, (struct sockaddr *)&ss);
-	} else {
-		const char *at = strrchr(key, '@');
-		if (!at)
-			return -ENOENT;
-		user_key(&k, sv_make(key, (size_t)(at - key)), sv_cstr(at + 1));
-	}
+	if (text_key(&k, key) < 0)
+		return -ENOENT;
 	uint64_t h = hash_key(&k);
 	struct suspend_shard *sh = shard_of(s, h);
 	pthread_mutex_lock(&sh->lock);
@@ -312,4 +346,83 @@ int suspend_clear(struct suspend *s, const char *key)
 		erase(sh, e);
 	pthread_mutex_unlock(&sh->lock);
 	return e ? 0 : -ENOENT;
+}
+
+void suspend_get_conf(struct suspend *s, struct suspend_conf *c)
+{
+	/* suspend_set_conf() holds every shard's lock: one is enough here. */
+	pthread_mutex_lock(&s->shards[0].lock);
+	*c = s->conf;
+	pthread_mutex_unlock(&s->shards[0].lock);
+}
+
+void suspend_track(struct suspend *s, bool on)
+{
+	__atomic_store_n(&s->track, on, __ATOMIC_RELAXED);
+}
+
+size_t suspend_take_pending(struct suspend *s, struct suspend_delta *out, size_t max)
+{
+	size_t n = 0;
+	for (unsigned i = 0; i < SUSPEND_SHARDS && n < max; i++) {
+		struct suspend_shard *sh = &s->shards[i];
+		pthread_mutex_lock(&sh->lock);
+		for (unsigned j = 0; j < sh->cap && n < max; j++) {
+			struct suspend_entry *e = &sh->e[j];
+			if (!e->hash || (!e->pending && !e->reset))
+				continue;
+			struct suspend_delta *d = &out[n++];
+			d->is_addr = e->key[0] == 'a';
+			d->reset = e->reset;
+			d->failures = e->pending;
+			d->until_ms = e->until_ms;
+			key_text(e, d->key, sizeof(d->key));
+			e->pending = 0;
+			e->reset = false;
+			if (!e->failures && !e->until_ms) {
+				/* A bare reset marker: gone, as without tracking. The
+				 * backward shift may move an unvisited entry into
+				 * slot j: look at it again. */
+				erase(sh, e);
+				j--;
+			}
+		}
+		pthread_mutex_unlock(&sh->lock);
+	}
+	return n;
+}
+
+int suspend_apply_remote(struct suspend *s, const char *key, unsigned total_failures,
+			 uint64_t until_ms, uint64_t now_ms)
+{
+	struct skey k;
+	if (text_key(&k, key) < 0)
+		return -ENOENT;
+	uint64_t h = hash_key(&k);
+	struct suspend_shard *sh = shard_of(s, h);
+	int ret = 0;
+	pthread_mutex_lock(&sh->lock);
+	struct suspend_entry *e = get(sh, &k, h, now_ms);
+	if (!e) {
+		ret = -ENOBUFS;
+	} else {
+		if (e->until_ms && e->until_ms <= now_ms) {
+			e->until_ms = 0; /* ended: a new count, as in key_failure() */
+			e->failures = 0;
+		}
+		if (total_failures > e->failures)
+			e->failures = total_failures;
+		bool was = e->until_ms > now_ms;
+		if (until_ms > now_ms) {
+			if (until_ms > e->until_ms)
+				e->until_ms = until_ms;
+		} else if (!was && e->failures >= s->conf.retry) {
+			e->until_ms = now_ms + (uint64_t)s->conf.suspend_s * 1000;
+		}
+		if (!e->last_ms)
+			e->last_ms = now_ms;
+		ret = !was && e->until_ms > now_ms;
+	}
+	pthread_mutex_unlock(&sh->lock);
+	return ret;
 }

@@ -24,9 +24,12 @@
  *   entry { key hash, key (up to SUSPEND_KEY_MAX octets), failures,
  *           last failure (ms), suspended until (ms, 0 = not) }
  *
- * Counting across nodes through Redis (when configured) comes with the
- * registrar's integration: the table is the local view that the service thread
- * merges suspensions into.
+ * Counting across nodes (storage/suspend_redis.h) reads the table's changes
+ * since the last sync, not the hot path: with tracking on (suspend_track()),
+ * each entry keeps the failures not yet synced (`pending`) and whether a
+ * success reset it; suspend_take_pending() hands them over and zeroes them,
+ * and suspend_apply_remote() merges the cluster's counts and suspensions back
+ * in. Without tracking the table behaves as a plain local one.
  */
 #ifndef SIPRING_SUSPEND_H
 #define SIPRING_SUSPEND_H
@@ -60,6 +63,7 @@ struct suspend_shard {
 struct suspend {
 	struct suspend_conf conf;
 	struct suspend_shard shards[SUSPEND_SHARDS];
+	bool track; /* keep deltas for a sync (suspend_track()); atomic access */
 };
 
 /* One suspension, as listed. */
@@ -100,5 +104,39 @@ size_t suspend_list(struct suspend *s, uint64_t now_ms, struct suspend_info *out
 /* Lift the suspension (and the count) of "user@domain" or of an address given
  * as text ("192.0.2.7", "2001:db8::1"). Returns 0 or -ENOENT. */
 int suspend_clear(struct suspend *s, const char *key);
+
+/* ---- the sync with other nodes (storage/suspend_redis.h) ---- */
+
+/* What changed for one key since the last suspend_take_pending(). */
+struct suspend_delta {
+	bool is_addr;		       /* an address, else a user */
+	bool reset;		       /* a success: the count restarts (before adding failures) */
+	unsigned failures;	       /* failures to add */
+	uint64_t until_ms;	       /* its local suspension (0 = none) */
+	char key[SUSPEND_KEY_MAX + 1]; /* as suspend_list() shows it */
+};
+
+/* The configuration in force (a copy). Any thread. */
+void suspend_get_conf(struct suspend *s, struct suspend_conf *c);
+
+/* Turn delta tracking on (a sync exists) or off. With it on, a success keeps a
+ * marker entry until the next suspend_take_pending(), so that the cluster's
+ * count is reset too. Any thread. */
+void suspend_track(struct suspend *s, bool on);
+
+/* Move up to max keys with unsynced failures or a reset into out and zero
+ * them there (reset markers with nothing else left are removed). Returns how
+ * many were written; call again while it returns max. Any thread, meant for
+ * the sync's. */
+size_t suspend_take_pending(struct suspend *s, struct suspend_delta *out, size_t max);
+
+/* Merge the cluster's view of key (text as suspend_clear() takes it): the
+ * count becomes max(local, total_failures); the key is suspended until
+ * max(local end, until_ms) when until_ms > now_ms, or from now_ms for
+ * suspend_s when the count reached retry. Returns 1 when that newly suspended
+ * it, 0 when not, -ENOENT for a key that is neither user@domain nor an
+ * address, -ENOBUFS when its shard is full of suspended keys. Any thread. */
+int suspend_apply_remote(struct suspend *s, const char *key, unsigned total_failures,
+			 uint64_t until_ms, uint64_t now_ms);
 
 #endif

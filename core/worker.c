@@ -563,6 +563,7 @@ static void registrar_run(struct worker *w, const struct origin *o, const struct
 		.conf = &s->conf,
 		.auth = &s->auth,
 		.accounts = s->accounts,
+		.accounts_redis = w->acc_redis,
 		.nc = &w->nc,
 		.susp = &d->susp,
 		.loc = d->loc,
@@ -1296,6 +1297,12 @@ void *worker_main(void *arg)
 		if (s != w->snap) {
 			w->snap = s;
 			atomic_store_explicit(&w->seen_gen, s->gen, memory_order_release);
+		}
+		uint64_t ae = atomic_load_explicit(&d->acc_epoch, memory_order_acquire);
+		if (ae != atomic_load_explicit(&w->acc_seen, memory_order_relaxed)) {
+			w->acc_redis =
+				atomic_load_explicit(&d->accounts_redis, memory_order_acquire);
+			atomic_store_explicit(&w->acc_seen, ae, memory_order_release);
 		}
 		int stop = atomic_load_explicit(&d->stop, memory_order_acquire);
 		if (stop == 2)

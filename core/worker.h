@@ -90,6 +90,8 @@ struct handover {
 
 struct daemon;
 struct location_redis;
+struct accounts_redis_config;
+struct suspend_redis;
 
 struct worker {
 	_Alignas(64) struct stats *stats; /* d->stats[id] */
@@ -99,6 +101,7 @@ struct worker {
 	pthread_t thread;
 	int wake_fd;
 	_Atomic uint64_t seen_gen; /* the snapshot generation this worker uses */
+	_Atomic uint64_t acc_seen; /* the d->acc_epoch whose accounts this worker uses */
 	_Atomic int state;	   /* 0 starting, 1 running, 2 exited, -1 failed */
 	int err;		   /* when state is -1 */
 
@@ -126,6 +129,7 @@ struct worker {
 	/* worker thread only */
 	struct uio io;
 	struct snap *snap;
+	const struct accounts *acc_redis; /* d->accounts_redis as of acc_seen */
 	struct timer_wheel tw;
 	struct timer *conn_timers; /* per connection slot: idle timeout */
 	uint64_t *conn_hold;	   /* per connection slot: kept open until (ms): a binding */
@@ -151,8 +155,15 @@ struct daemon {
 	struct stats_node node;
 	_Atomic int stop;     /* 0 run, 1 draining (refuse new work), 2 leave the loops now */
 	struct location *loc; /* registrations: the service thread writes, workers read */
-	struct suspend susp;  /* brute-force suspension, shared by the workers */
-	int service_fd;	      /* eventfd: a worker has queued work for the service thread */
+	/* Accounts read from Redis, replaced by the service thread: workers load
+	 * it with acc_epoch at the top of their loop and publish acc_seen; the
+	 * old table is freed once every worker has passed its epoch. */
+	_Atomic(struct accounts *) accounts_redis;
+	_Atomic uint64_t acc_epoch;
+	struct accounts_redis_config *acc_cfg; /* NULL without redis.* (strings owned) */
+	struct suspend_redis *susp_redis;      /* suspensions shared through Redis, or NULL */
+	struct suspend susp;		       /* brute-force suspension, shared by the workers */
+	int service_fd; /* eventfd: a worker has queued work for the service thread */
 	struct location_redis *loc_redis; /* the table written behind to Redis, or NULL */
 	uint64_t started_ns;
 };

@@ -3,11 +3,14 @@
  * Tests of core/accounts.h: loading tests/core/data/accounts/good.yaml and the
  * shipped examples/accounts.yaml, lookups (user exact, domain in any case),
  * verification of a digest against a loaded account, a generated file of many
- * accounts, and every error with its "FILE:LINE: KEY:" prefix. ASan checks that
+ * accounts, and every error with its "FILE:LINE: KEY:" prefix; the builder
+ * (accounts given one by one, later duplicates winning). ASan checks that
  * nothing leaks, failed loads included.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,4 +342,206 @@ Test(accounts, missing_file)
 	cr_assert(!strncmp(err, "/nonexistent/accounts.yaml:0: (file): cannot read: ", 51), "%s",
 		  err);
 	cr_assert_eq(accounts_load(NULL, &tab, err, sizeof(err)), -EINVAL);
+}
+
+/* ---- the builder ---- */
+
+static void add_ok(struct accounts_builder *b, const char *user, const char *domain, const char *pw,
+		   const uint8_t *md5, const uint8_t *sha)
+{
+	char err[256];
+	int ret = accounts_builder_add(b, sv_cstr(user), sv_cstr(domain), sv_cstr(pw ? pw : ""),
+				       md5, sha, err, sizeof(err));
+
+	cr_assert_eq(ret, 0, "%s@%s: %d %s", user, domain, ret, err);
+}
+
+/* Accounts given one by one make the table the file would. */
+Test(accounts, builder)
+{
+	struct accounts_builder *b;
+	struct accounts *tab;
+	const struct auth_account *a;
+	uint8_t md5[16], sha[32];
+
+	cr_assert_eq(
+		auth_ha1(AUTH_MD5, SV_LIT("1002"), SV_LIT("sip.example.com"), SV_LIT("pw2"), md5),
+		0);
+	cr_assert_eq(auth_ha1(AUTH_SHA256, SV_LIT("alice"), SV_LIT("sip.example.com"),
+			      SV_LIT("pw3"), sha),
+		     0);
+	cr_assert_eq(accounts_builder_new(&b), 0);
+	add_ok(b, "1001", "sip.example.com", "s3cret", NULL, NULL);
+	add_ok(b, "1002", "SIP.Example.COM", NULL, md5, NULL);
+	add_ok(b, "alice", "sip.example.com", "pw3", NULL, sha);
+	add_ok(b, "a@b", "other.example.net", "with spaces and : colons", NULL, NULL);
+	cr_assert_eq(accounts_builder_finish(b, &tab), 0);
+	cr_assert_eq(accounts_count(tab), 4);
+	cr_assert_gt(accounts_bytes(tab), 4 * sizeof(struct auth_account));
+
+	a = accounts_find(tab, SV_LIT("1001"), SV_LIT("Sip.Example.Com"));
+	cr_assert_not_null(a);
+	cr_assert(sv_eq(a->password, SV_LIT("s3cret")));
+	cr_assert_null(a->ha1_md5);
+	cr_assert_null(a->ha1_sha256);
+	a = accounts_find(tab, SV_LIT("1002"), SV_LIT("sip.example.com"));
+	cr_assert_not_null(a);
+	cr_assert(sv_eq(a->realm, SV_LIT("sip.example.com")), "stored in lower case");
+	cr_assert_eq(a->password.len, 0);
+	cr_assert(!memcmp(a->ha1_md5, md5, 16));
+	cr_assert_null(a->ha1_sha256);
+	a = accounts_find(tab, SV_LIT("alice"), SV_LIT("sip.example.com"));
+	cr_assert_not_null(a);
+	cr_assert(sv_eq(a->password, SV_LIT("pw3")));
+	cr_assert(!memcmp(a->ha1_sha256, sha, 32));
+	cr_assert_not_null(accounts_find(tab, SV_LIT("a@b"), SV_LIT("other.example.net")));
+	cr_assert_null(accounts_find(tab, SV_LIT("ALICE"), SV_LIT("sip.example.com")));
+	cr_assert_null(accounts_find(tab, SV_LIT("1001"), SV_LIT("other.example.net")));
+	accounts_free(tab);
+
+	/* Nothing added: an empty table. */
+	cr_assert_eq(accounts_builder_new(&b), 0);
+	cr_assert_eq(accounts_builder_finish(b, &tab), 0);
+	cr_assert_eq(accounts_count(tab), 0);
+	cr_assert_null(accounts_find(tab, SV_LIT("a"), SV_LIT("b")));
+	accounts_free(tab);
+
+	/* Freed unfinished, with accounts in it: ASan checks nothing leaks. */
+	cr_assert_eq(accounts_builder_new(&b), 0);
+	add_ok(b, "1001", "sip.example.com", "s3cret", NULL, NULL);
+	accounts_builder_free(b);
+	accounts_builder_free(NULL);
+}
+
+/* The same user@domain again: the later wins, whatever the domain's case. */
+Test(accounts, builder_later_wins)
+{
+	struct accounts_builder *b;
+	struct accounts *tab;
+	const struct auth_account *a;
+	uint8_t md5[16] = { 1, 2, 3 };
+
+	cr_assert_eq(accounts_builder_new(&b), 0);
+	add_ok(b, "1001", "sip.example.com", "old", NULL, NULL);
+	add_ok(b, "1002", "sip.example.com", "other", NULL, NULL);
+	add_ok(b, "1001", "SIP.example.com", NULL, md5, NULL);
+	add_ok(b, "1003", "sip.example.com", "three", NULL, NULL);
+	add_ok(b, "1001", "sip.EXAMPLE.com", "newest", NULL, NULL);
+	cr_assert_eq(accounts_builder_finish(b, &tab), 0);
+	cr_assert_eq(accounts_count(tab), 3);
+	a = accounts_find(tab, SV_LIT("1001"), SV_LIT("sip.example.com"));
+	cr_assert_not_null(a);
+	cr_assert(sv_eq(a->password, SV_LIT("newest")));
+	cr_assert_null(a->ha1_md5, "an earlier account's secrets are not merged in");
+	cr_assert(sv_eq(accounts_find(tab, SV_LIT("1002"), SV_LIT("sip.example.com"))->password,
+			SV_LIT("other")));
+	cr_assert(sv_eq(accounts_find(tab, SV_LIT("1003"), SV_LIT("sip.example.com"))->password,
+			SV_LIT("three")));
+	accounts_free(tab);
+}
+
+static const struct {
+	const char *user, *domain, *pw;
+	bool md5;
+	const char *prefix, *sub;
+} bad_adds[] = {
+	{ "", "d", "p", false, "user: ", "must not be empty" },
+	{ "a b", "d", "p", false, "user: ", "has a space" },
+	{ "a\"b", "d", "p", false, "user: ", "'\"' or" },
+	{ "a\x01", "d", "p", false, "user: ", "control character" },
+	{ "u", "", "p", false, "domain: ", "must not be empty" },
+	{ "u", "x@d", "p", false, "domain: ", "has an '@'" },
+	{ "u", "d d", "p", false, "domain: ", "has a space" },
+	{ "u", "d", "hunter2\x01", false, "password: ", "control character" },
+	{ "u", "d", "", false, "account: ", "neither password nor" },
+	{ "u", "d", NULL, false, "account: ", "neither password nor" },
+};
+
+/* Each refusal: -EINVAL, "FIELD: reason", and the builder goes on as before. */
+Test(accounts, builder_errors)
+{
+	struct accounts_builder *b;
+	struct accounts *tab;
+	char err[256], longs[ACCOUNTS_PASSWORD_MAX + 2];
+	uint8_t md5[16] = { 0 };
+
+	cr_assert_eq(accounts_builder_new(&b), 0);
+	add_ok(b, "1001", "sip.example.com", "s3cret", NULL, NULL);
+	for (size_t i = 0; i < N(bad_adds); i++) {
+		int ret = accounts_builder_add(
+			b, sv_cstr(bad_adds[i].user), sv_cstr(bad_adds[i].domain),
+			bad_adds[i].pw ? sv_cstr(bad_adds[i].pw) : SV_NULL,
+			bad_adds[i].md5 ? md5 : NULL, NULL, err, sizeof(err));
+
+		cr_assert_eq(ret, -EINVAL, "row %zu: %d", i, ret);
+		cr_assert(!strncmp(err, bad_adds[i].prefix, strlen(bad_adds[i].prefix)),
+			  "row %zu: want prefix '%s', got '%s'", i, bad_adds[i].prefix, err);
+		cr_assert(strstr(err, bad_adds[i].sub), "row %zu: want '%s' in '%s'", i,
+			  bad_adds[i].sub, err);
+		cr_assert_null(strstr(err, "hunter2"), "%s", err);
+	}
+	/* The limits: at the limit accepted, one past refused. */
+	memset(longs, 'x', sizeof(longs));
+	cr_assert_eq(accounts_builder_add(b, sv_make(longs, ACCOUNTS_USER_MAX), SV_LIT("d"),
+					  SV_LIT("p"), NULL, NULL, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(accounts_builder_add(b, sv_make(longs, ACCOUNTS_USER_MAX + 1), SV_LIT("d"),
+					  SV_LIT("p"), NULL, NULL, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert(strstr(err, "at most 128"), "%s", err);
+	cr_assert_eq(accounts_builder_add(b, SV_LIT("u"), sv_make(longs, ACCOUNTS_DOMAIN_MAX + 1),
+					  SV_LIT("p"), NULL, NULL, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert_eq(accounts_builder_add(b, SV_LIT("u"), SV_LIT("d"),
+					  sv_make(longs, ACCOUNTS_PASSWORD_MAX + 1), NULL, NULL,
+					  err, sizeof(err)),
+		     -EINVAL);
+	cr_assert_eq(accounts_builder_add(b, SV_LIT("u"), SV_LIT("d"),
+					  sv_make(longs, ACCOUNTS_PASSWORD_MAX), NULL, NULL, err,
+					  sizeof(err)),
+		     0, "%s", err);
+	/* HA1 only, and no error buffer at all. */
+	cr_assert_eq(accounts_builder_add(b, SV_LIT("h"), SV_LIT("d"), SV_NULL, md5, NULL, NULL, 0),
+		     0);
+	cr_assert_eq(accounts_builder_add(b, SV_LIT(""), SV_LIT("d"), SV_NULL, md5, NULL, NULL, 0),
+		     -EINVAL);
+	cr_assert_eq(accounts_builder_finish(b, &tab), 0);
+	cr_assert_eq(accounts_count(tab), 4);
+	cr_assert_not_null(accounts_find(tab, SV_LIT("1001"), SV_LIT("sip.example.com")));
+	cr_assert_not_null(accounts_find(tab, SV_LIT("u"), SV_LIT("d")));
+	cr_assert_not_null(accounts_find(tab, SV_LIT("h"), SV_LIT("d")));
+	accounts_free(tab);
+}
+
+/* Many accounts in several domains, every one found; half given twice. */
+Test(accounts, builder_many)
+{
+	enum { COUNT = 20000 };
+	struct accounts_builder *b;
+	struct accounts *tab;
+
+	cr_assert_eq(accounts_builder_new(&b), 0);
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < COUNT; i += pass ? 2 : 1) {
+			char u[16], d[32], p[24];
+
+			snprintf(u, sizeof(u), "%d", 100000 + i);
+			snprintf(d, sizeof(d), "d%d.example", i / 1000);
+			snprintf(p, sizeof(p), "%s%d", pass ? "new" : "p", i);
+			add_ok(b, u, d, p, NULL, NULL);
+		}
+	cr_assert_eq(accounts_builder_finish(b, &tab), 0);
+	cr_assert_eq(accounts_count(tab), COUNT);
+	for (int i = 0; i < COUNT; i++) {
+		char u[16], d[32], p[24];
+		const struct auth_account *a;
+
+		snprintf(u, sizeof(u), "%d", 100000 + i);
+		snprintf(d, sizeof(d), "D%d.EXAMPLE", i / 1000);
+		snprintf(p, sizeof(p), "%s%d", i % 2 ? "p" : "new", i);
+		a = accounts_find(tab, sv_cstr(u), sv_cstr(d));
+		cr_assert_not_null(a, "%s@%s", u, d);
+		cr_assert(sv_eq(a->password, sv_cstr(p)), "%s@%s", u, d);
+	}
+	accounts_free(tab);
 }

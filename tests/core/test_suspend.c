@@ -189,3 +189,97 @@ Test(suspend, bad_conf)
 	struct suspend_conf c = { .retry = 0, .suspend_s = 1 };
 	cr_assert_eq(suspend_init(&s, &c, 10), -EINVAL);
 }
+
+/* The sync's side: deltas taken once, resets recorded only with tracking. */
+Test(suspend, take_pending_hands_over_deltas_once)
+{
+	struct suspend s;
+	struct suspend_conf c = vos;
+	c.by_ip = true;
+	struct sockaddr_in a = v4("192.0.2.8");
+	struct suspend_delta d[8];
+	cr_assert_eq(suspend_init(&s, &c, 100), 0);
+
+	/* Without tracking a success leaves nothing behind. */
+	suspend_success(&s, U("u"), U("d"), NULL);
+	cr_assert_eq(suspend_take_pending(&s, d, 8), 0);
+
+	suspend_track(&s, true);
+	for (int i = 0; i < 3; i++)
+		suspend_failure(&s, U("u"), U("D"), SA(a), 10);
+	cr_assert_eq(suspend_take_pending(&s, d, 8), 2);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(d[i].failures, 3);
+		cr_assert_not(d[i].reset);
+		cr_assert_str_eq(d[i].key, d[i].is_addr ? "192.0.2.8" : "u@d");
+	}
+	cr_assert_eq(suspend_take_pending(&s, d, 8), 0, "taken once");
+	/* The local count is not touched by taking. */
+	for (int i = 0; i < 2; i++)
+		suspend_failure(&s, U("u"), U("d"), NULL, 11);
+	cr_assert(suspend_failure(&s, U("u"), U("d"), NULL, 12));
+
+	/* A success: a reset delta, even for a key this node never saw fail; the
+	 * marker is gone once taken. */
+	suspend_take_pending(&s, d, 8);
+	suspend_success(&s, U("u"), U("d"), NULL);
+	suspend_success(&s, U("v"), U("d"), NULL);
+	suspend_failure(&s, U("v"), U("d"), NULL, 13);
+	size_t n = suspend_take_pending(&s, d, 8);
+	cr_assert_eq(n, 2);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert(d[i].reset);
+		cr_assert_eq(d[i].failures, !strcmp(d[i].key, "v@d") ? 1u : 0u, "%s", d[i].key);
+	}
+	cr_assert_eq(suspend_clear(&s, "u@d"), -ENOENT, "the bare marker was removed");
+	cr_assert_eq(suspend_clear(&s, "v@d"), 0, "v keeps its count");
+	cr_assert_not(suspend_check(&s, U("u"), U("d"), NULL, 14));
+
+	/* Taking in batches smaller than the table. */
+	char user[16];
+	for (int i = 0; i < 50; i++) {
+		snprintf(user, sizeof(user), "b%d", i);
+		suspend_failure(&s, U(user), U("d"), NULL, 20);
+	}
+	size_t total = 0, got;
+	while ((got = suspend_take_pending(&s, d, 8)) > 0)
+		total += got;
+	cr_assert_eq(total, 50);
+	suspend_fini(&s);
+}
+
+Test(suspend, apply_remote_merges_counts_and_suspensions)
+{
+	struct suspend s;
+	struct suspend_info info[4];
+	cr_assert_eq(suspend_init(&s, &vos, 100), 0);
+
+	/* The cluster counted 5: the next local failure is the 6th. */
+	cr_assert_eq(suspend_apply_remote(&s, "u@d", 5, 0, 100), 0);
+	cr_assert_not(suspend_check(&s, U("u"), U("d"), NULL, 101));
+	cr_assert(suspend_failure(&s, U("u"), U("d"), NULL, 102));
+	/* A lower total does not lower the local count. */
+	cr_assert_eq(suspend_apply_remote(&s, "u@d", 1, 0, 103), 0);
+	cr_assert_eq(suspend_list(&s, 103, info, 4), 1);
+	cr_assert_eq(info[0].failures, 6);
+	/* A later end is taken, an earlier one is not. */
+	cr_assert_eq(suspend_apply_remote(&s, "u@d", 0, 102 + 180000 + 50, 104), 0);
+	cr_assert_eq(suspend_apply_remote(&s, "u@d", 0, 500, 105), 0);
+	suspend_list(&s, 105, info, 4);
+	cr_assert_eq(info[0].until_ms, 102 + 180000 + 50);
+
+	/* A suspension elsewhere, user or address. */
+	cr_assert_eq(suspend_apply_remote(&s, "w@D", 6, 90000, 106), 1);
+	cr_assert_eq(suspend_apply_remote(&s, "w@d", 6, 90000, 107), 0, "already");
+	cr_assert(suspend_check(&s, U("w"), U("d"), NULL, 108));
+	cr_assert_not(suspend_check(&s, U("w"), U("d"), NULL, 90000));
+	cr_assert_eq(suspend_apply_remote(&s, "2001:db8::7", 6, 5000, 109), 1);
+	/* A total that reached retry, without an end, suspends from now. */
+	cr_assert_eq(suspend_apply_remote(&s, "x@d", 6, 0, 110), 1);
+	cr_assert(suspend_check(&s, U("x"), U("d"), NULL, 110 + 179999));
+	cr_assert_not(suspend_check(&s, U("x"), U("d"), NULL, 110 + 180000));
+
+	cr_assert_eq(suspend_list(&s, 111, info, 4), 4);
+	cr_assert_eq(suspend_apply_remote(&s, "nobody", 6, 5000, 112), -ENOENT);
+	suspend_fini(&s);
+}

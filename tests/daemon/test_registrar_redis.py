@@ -24,6 +24,14 @@ test_registrar.py). Checked with a RESP client:
   Redis absent     sipring started while nothing listens on the port: it starts
                    and serves; once Redis is up the bindings are written (with
                    redis.prefix honoured).
+  accounts         an account HSET under sipring:acct:<user>@<domain> before
+                   start authenticates (digest 200), a wrong password is 401;
+                   one added later works after SIGHUP (the forced refresh).
+  two nodes        two sipring daemons with digest on one Redis, retry 4:
+                   two wrong passwords on each (401: below retry on each) ->
+                   within a sync round the user is suspended on both (listed,
+                   403 with the right password), the count being shared;
+                   DELETE of the API on one node removes the Redis keys.
 
 Every wait is a poll with a generous deadline; skipped when redis-server is
 not installed.
@@ -347,6 +355,102 @@ def case_absent(r):
         d.stop(t)
 
 
+def auth_register(d, ua_sock, user, password, cseq=1):
+    """REGISTER, 401, REGISTER with credentials: the final answer (or the first
+    answer when it is not a 401)."""
+    port = ua_sock.port
+
+    def build(n):
+        m = h.Msg("REGISTER", "sip:%s" % h.hostport(*d.sip_addr), HOST, port,
+                  call_id="acct-%s-%d" % (user, port), cseq=n)
+        m.set("From", "<sip:%s@%s>;tag=t%d" % (user, HOST, port))
+        m.set("To", "<sip:%s@%s>" % (user, HOST))
+        m.add("Contact", "<sip:%s@%s:%d>" % (user, HOST, port))
+        m.add("Expires", "600")
+        return m
+    r1 = ua_sock.ask(build(cseq), d.sip_addr)
+    if r1 is None or r1.status != 401:
+        return r1
+    www = [v for v in r1.all("www-authenticate") if "MD5" in v][0]
+    m = build(cseq + 1)
+    m.add("Authorization", h.digest_authorization(www, user, password, "REGISTER",
+                                                  m.start.split()[1]))
+    return ua_sock.ask(m, d.sip_addr)
+
+
+def auth_conf(r, extra=None):
+    c = {"registrar": {"authenticate": True},
+         "auth": {"algorithms": ["MD5"]},
+         "redis": {"host": HOST, "port": r.port}}
+    return h.deep_merge(c, extra or {})
+
+
+def case_accounts(r):
+    """Accounts read from Redis: at start, and after SIGHUP."""
+    rcmd(r, "HSET", "sipring:acct:3001@" + HOST, "password", "pw3001")
+    d = h.start_or_bail(t, SIPRING, "redis accounts", conf=auth_conf(r))
+    if not d:
+        return
+    u = h.Udp(HOST)
+    try:
+        t.ok(re.search(r'msg="accounts read from Redis" accounts=1', d.log()),
+             "the daemon logs the account it read from Redis", d.log_tail(10))
+        resp = auth_register(d, u, "3001", "pw3001")
+        t.eq(st(resp), 200, "an account from Redis: digest REGISTER 200", resp)
+        resp = auth_register(d, u, "3001", "wrong", cseq=10)
+        t.eq(st(resp), 401, "the same with a wrong password: 401", resp)
+        rcmd(r, "HSET", "sipring:acct:3002@" + HOST, "password", "pw3002")
+        d.proc.send_signal(signal.SIGHUP)
+        ok = h.wait_for(lambda: d.log().count('msg="accounts read from Redis"') >= 2,
+                        timeout=REDIS_DEADLINE)
+        t.ok(ok, "SIGHUP reads the accounts in Redis again", d.log_tail(10))
+        resp = auth_register(d, u, "3002", "pw3002", cseq=20)
+        t.eq(st(resp), 200, "an account added to Redis, after SIGHUP: 200", resp)
+    finally:
+        u.close()
+        d.stop(t)
+
+
+def case_two_nodes(r):
+    """Failures of one user on two nodes add up in Redis."""
+    rcmd(r, "HSET", "sipring:acct:4001@" + HOST, "password", "pw4001")
+    conf = auth_conf(r, {"registrar": {"suspend": {"retry": 4, "time": 60}}})
+    a = h.start_or_bail(t, SIPRING, "node a", conf=conf)
+    b = h.start_or_bail(t, SIPRING, "node b", conf=conf) if a else None
+    if not b:
+        if a:
+            a.stop(t)
+        return
+    u = h.Udp(HOST)
+    try:
+        got = [st(auth_register(a, u, "4001", "bad", cseq=10 * i)) for i in range(2)]
+        time.sleep(1.5)  # a sync round (500 ms) of node a
+        got += [st(auth_register(b, u, "4001", "bad", cseq=100 + 10 * i)) for i in range(2)]
+        t.eq(got, [401, 401, 401, 401],
+             "2 failures on node a, 2 on node b: each node alone is below retry 4", got)
+
+        def listed(d):
+            code, body = h.http_request("GET", d.url + "/api/v1/suspensions")
+            return code == 200 and ('"4001@%s"' % HOST) in body
+        t.ok(h.wait_for(lambda: listed(a) and listed(b), timeout=REDIS_DEADLINE),
+             "their sum reaches retry: both nodes list the user as suspended")
+        resp = auth_register(a, u, "4001", "pw4001", cseq=1000)
+        t.eq(st(resp), 403, "node a refuses the user (403), even with the right password",
+             resp)
+        resp = auth_register(b, u, "4001", "pw4001", cseq=2000)
+        t.eq(st(resp), 403, "node b too", resp)
+        t.ok(len(rcmd(r, "KEYS", "sipring:suspended:*") or []) >= 1,
+             "the suspension is in Redis (sipring:suspended:<key>)")
+        code, _ = h.http_request("DELETE", b.url + "/api/v1/suspensions/4001@" + HOST)
+        t.eq(code, 200, "DELETE /api/v1/suspensions/<key> on node b")
+        t.eq(rcmd(r, "KEYS", "sipring:suspended:4001*") or [], [],
+             "the cluster's copy is removed from Redis")
+    finally:
+        u.close()
+        a.stop(t)
+        b.stop(t)
+
+
 def main():
     if not shutil.which("redis-server"):
         print("1..0 # SKIP redis-server is not installed")
@@ -377,6 +481,12 @@ def main():
                 d2.stop(t)
     t.case("absent", case_absent, r)
     r.kill(signal.SIGTERM)
+    r2 = h.RedisServer()
+    ok, why = r2.start()
+    if t.ok(ok, "a second redis-server starts", why):
+        t.case("accounts", case_accounts, r2)
+        t.case("two nodes", case_two_nodes, r2)
+        r2.kill(signal.SIGTERM)
     sys.exit(t.done())
 
 
