@@ -119,6 +119,7 @@ struct auth_nc {
 	uint32_t mask;	    /* slots - 1 (a power of two) */
 	uint64_t forgot_ts; /* newest issue time evicted while still fresh */
 	uint64_t evictions; /* fresh records evicted: a table too small if it grows */
+	void *md;	    /* the worker's OpenSSL digest context (EVP_MD_CTX), reused */
 };
 
 /* Name of an algorithm as written in algorithm= ("MD5", "SHA-256"). */
@@ -194,6 +195,11 @@ int auth_ha1(enum auth_alg alg, struct sv user, struct sv realm, struct sv passw
  */
 int auth_response(const struct auth_account *acct, struct sv realm, struct sv method,
 		  const struct sip_auth *cred, char out[AUTH_HEX_MAX + 1]);
+
+/* HMAC-SHA256(key, data) into out, as nonces are signed (exposed for tests).
+ * Returns 0 or -ENOMEM. Thread-safe. */
+int auth_hmac_sha256(const uint8_t key[AUTH_SECRET_LEN], const void *data, size_t len,
+		     uint8_t out[32]);
 
 /* Allocate a replay table of at least `slots` slots (rounded up to a power of
  * two, at least AUTH_NC_PROBE; 0 = AUTH_NC_DEFAULT). Returns 0 or -ENOMEM. */

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 run_pkgs=(gcc pkg-config meson ninja-build libcjson-dev libhiredis-dev liburing-dev
-	  libmicrohttpd-dev libyaml-dev)
+	  libmicrohttpd-dev libyaml-dev libssl-dev)
 test_pkgs=(libcriterion-dev clang libclang-rt-14-dev clang-format valgrind
 	   libosip2-dev libsofia-sip-ua-dev python3 redis-server redis-tools
 	   sip-tester kamailio tshark)

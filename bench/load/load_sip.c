@@ -9,8 +9,22 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define CSEQ_DIGITS_MAX 10
+
+/* The holes: their marker (LOAD_MARK_*, as a character constant here), and the
+ * octets each takes filled, at least and at most. */
+static const struct {
+	char mark;
+	uint8_t kind;
+	uint16_t fixed, worst;
+} holes[] = {
+	{ '\x01', LOAD_PATCH_ID, LOAD_ID_LEN, LOAD_ID_LEN },
+	{ '\x02', LOAD_PATCH_CSEQ, 0, CSEQ_DIGITS_MAX },
+	{ '\x03', LOAD_PATCH_USER, LOAD_USER_LEN, LOAD_USER_LEN },
+	{ '\x04', LOAD_PATCH_EXTRA, 0, LOAD_EXTRA_MAX },
+};
 
 int load_tmpl_compile(struct load_tmpl *t, const char *text, size_t len)
 {
@@ -18,15 +32,17 @@ int load_tmpl_compile(struct load_tmpl *t, const char *text, size_t len)
 	size_t out = 0, fixed = 0, worst = 0;
 	for (size_t i = 0; i < len; i++) {
 		char c = text[i];
-		if (c == LOAD_MARK_ID[0] || c == LOAD_MARK_CSEQ[0]) {
+		size_t h = 0;
+		while (h < sizeof(holes) / sizeof(holes[0]) && holes[h].mark != c)
+			h++;
+		if (h < sizeof(holes) / sizeof(holes[0])) {
 			if (t->npatch == LOAD_PATCH_MAX)
 				return -E2BIG;
-			bool id = c == LOAD_MARK_ID[0];
 			t->patch[t->npatch].off = (uint16_t)out;
-			t->patch[t->npatch].kind = id ? LOAD_PATCH_ID : LOAD_PATCH_CSEQ;
+			t->patch[t->npatch].kind = holes[h].kind;
 			t->npatch++;
-			fixed += id ? LOAD_ID_LEN : 0;
-			worst += id ? LOAD_ID_LEN : CSEQ_DIGITS_MAX;
+			fixed += holes[h].fixed;
+			worst += holes[h].worst;
 			continue;
 		}
 		if (out == sizeof(t->text))
@@ -98,25 +114,52 @@ static size_t put_dec(char *out, uint32_t v)
 	return n;
 }
 
-size_t load_tmpl_fill(const struct load_tmpl *t, char *out, const struct load_id *id, uint32_t cseq)
+size_t load_tmpl_fill(const struct load_tmpl *t, char *out, const struct load_vars *v)
 {
 	char idtext[LOAD_ID_LEN];
-	load_id_format(idtext, id);
+	load_id_format(idtext, &v->id);
 	size_t src = 0, pos = 0;
 	for (unsigned i = 0; i < t->npatch; i++) {
 		size_t off = t->patch[i].off;
 		memcpy(out + pos, t->text + src, off - src);
 		pos += off - src;
 		src = off;
-		if (t->patch[i].kind == LOAD_PATCH_ID) {
+		switch (t->patch[i].kind) {
+		case LOAD_PATCH_ID:
 			memcpy(out + pos, idtext, LOAD_ID_LEN);
 			pos += LOAD_ID_LEN;
-		} else {
-			pos += put_dec(out + pos, cseq);
+			break;
+		case LOAD_PATCH_CSEQ:
+			pos += put_dec(out + pos, v->cseq);
+			break;
+		case LOAD_PATCH_USER:
+			load_user_name(out + pos, v->user);
+			pos += LOAD_USER_LEN;
+			break;
+		case LOAD_PATCH_EXTRA:
+			if (v->extra && v->extra_len <= LOAD_EXTRA_MAX) {
+				memcpy(out + pos, v->extra, v->extra_len);
+				pos += v->extra_len;
+			}
+			break;
 		}
 	}
 	memcpy(out + pos, t->text + src, t->len - src);
 	return pos + t->len - src;
+}
+
+void load_user_name(char *out, uint32_t n)
+{
+	out[0] = 'u';
+	for (unsigned i = LOAD_USER_LEN; i-- > 1; n /= 10)
+		out[i] = (char)('0' + n % 10);
+}
+
+void load_user_password(char *out, uint32_t n)
+{
+	out[0] = 'p';
+	out[1] = 'w';
+	put_hex(out + 2, (n - LOAD_USER_FIRST) * 2654435761u, 8);
 }
 
 /* ---- the answer scan ---- */
@@ -126,13 +169,16 @@ static bool is_ws(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* Does the header line l[0..n) name Via ("Via" or "v", any case)? *value = after the colon. */
-static bool is_via(const char *l, size_t n, size_t *value)
+/*
+ * Does the header line l[0..n) have the name long (or its compact form c, 0 for
+ * none), any case? *value = after the colon.
+ */
+static bool is_header(const char *l, size_t n, const char *name, char c, size_t *value)
 {
-	size_t i;
-	if (n >= 3 && (l[0] | 0x20) == 'v' && (l[1] | 0x20) == 'i' && (l[2] | 0x20) == 'a')
-		i = 3;
-	else if (n >= 1 && (l[0] | 0x20) == 'v')
+	size_t i = 0, nl = strlen(name);
+	if (n >= nl && strncasecmp(l, name, nl) == 0)
+		i = nl;
+	else if (c && n >= 1 && (l[0] | 0x20) == c)
 		i = 1;
 	else
 		return false;
@@ -187,6 +233,11 @@ int load_answer_scan(const char *p, size_t len, struct load_answer *a)
 		a->method = p;
 		a->method_len = (size_t)(sp - p);
 	}
+	/* a challenge: every header line is looked at, not only up to the top Via */
+	const char *chal = a->status == 401   ? "WWW-Authenticate"
+			   : a->status == 407 ? "Proxy-Authenticate"
+					      : NULL;
+	bool via_seen = false;
 	for (const char *l = eol + 1; l < end;) {
 		const char *e = memchr(l, '\n', (size_t)(end - l));
 		size_t n = (size_t)((e ? e : end) - l);
@@ -195,9 +246,18 @@ int load_answer_scan(const char *p, size_t len, struct load_answer *a)
 		if (n == 0)
 			break; /* end of the header */
 		size_t value;
-		if (is_via(l, n, &value)) {
+		if (!via_seen && is_header(l, n, "Via", 'v', &value)) {
 			a->has_id = via_branch(l + value, n - value, &a->id);
-			break; /* only the top Via is ours */
+			via_seen = true; /* only the top Via is ours */
+			if (!chal)
+				break;
+		} else if (chal && a->nchallenge < LOAD_CHALLENGES_MAX &&
+			   is_header(l, n, chal, 0, &value)) {
+			while (value < n && is_ws(l[value]))
+				value++;
+			a->challenge[a->nchallenge].p = l + value;
+			a->challenge[a->nchallenge].len = n - value;
+			a->nchallenge++;
 		}
 		if (!e)
 			break;
@@ -237,8 +297,59 @@ static enum load_verdict options_answer(const struct load_answer *a, unsigned st
 	return a->status < 200 ? LOAD_PROVISIONAL : LOAD_FINAL;
 }
 
+/*
+ * REGISTER of the user in the hole, from the socket of rp (step 1 of
+ * register-auth: with the Authorization hole). The Request-URI is --ruri
+ * (sip:HOST:PORT by default, as the anchor's SIPp scenario sends).
+ */
+static int register_build(const struct load_req_params *rp, unsigned step, struct load_tmpl *t)
+{
+	char text[LOAD_MSG_MAX + 64];
+	int n = snprintf(text, sizeof(text),
+			 "REGISTER %s SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP %s:%u;branch=" LOAD_BRANCH_MAGIC LOAD_MARK_ID "\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "From: <sip:" LOAD_MARK_USER "@%s>;tag=" LOAD_MARK_ID "\r\n"
+			 "To: <sip:" LOAD_MARK_USER "@%s>\r\n"
+			 "Call-ID: " LOAD_MARK_USER "-%s@%s\r\n"
+			 "CSeq: " LOAD_MARK_CSEQ " REGISTER\r\n"
+			 "Contact: <sip:" LOAD_MARK_USER "@%s:%u>\r\n"
+			 "%s"
+			 "Expires: %u\r\n"
+			 "User-Agent: sipring-load\r\n"
+			 "Content-Length: 0\r\n"
+			 "\r\n",
+			 rp->ruri, rp->host, rp->port, rp->domain, rp->domain, rp->run_tag,
+			 rp->host, rp->host, rp->port, step > 0 ? LOAD_MARK_EXTRA : "",
+			 LOAD_EXPIRES);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return -E2BIG;
+	return load_tmpl_compile(t, text, (size_t)n);
+}
+
+static enum load_verdict register_answer(const struct load_answer *a, unsigned step)
+{
+	(void)step;
+	if (a->status < 200)
+		return LOAD_PROVISIONAL;
+	return a->status == 200 ? LOAD_FINAL : LOAD_FAILED;
+}
+
+/* 401 then 200: anything else (a 200 without a challenge too) fails. */
+static enum load_verdict register_auth_answer(const struct load_answer *a, unsigned step)
+{
+	if (a->status < 200)
+		return LOAD_PROVISIONAL;
+	if (step == 0)
+		return a->status == 401 ? LOAD_NEXT : LOAD_FAILED;
+	return a->status == 200 ? LOAD_FINAL : LOAD_FAILED;
+}
+
 static const struct load_scen scens[] = {
-	{ "options", 1, options_build, options_answer },
+	{ "options", NULL, 1, 0, options_build, options_answer },
+	{ "register", "REGISTER", 1, LOAD_SCEN_USERS, register_build, register_answer },
+	{ "register-auth", "REGISTER", 2, LOAD_SCEN_USERS | LOAD_SCEN_AUTH, register_build,
+	  register_auth_answer },
 };
 
 const struct load_scen *load_scen_find(const char *name)
@@ -251,5 +362,5 @@ const struct load_scen *load_scen_find(const char *name)
 
 const char *load_scen_names(void)
 {
-	return "options";
+	return "options, register, register-auth";
 }

@@ -23,8 +23,20 @@
  * At a --rate, a thread starts rate/threads transactions per second, paced by
  * the wait's timeout; at --rate 0 it keeps --window transactions outstanding.
  * Latency is from the first transmission to the final answer, in a log-linear
- * histogram per thread, merged at the end. Exit status: 0, 1 when a request was
- * lost, 2 usage, 3 a system error, 77 io_uring unusable here.
+ * histogram per thread, merged at the end.
+ *
+ * A chain of requests (register-auth: REGISTER, 401, REGISTER with
+ * credentials, 200) lives in one slot: each step is a new transaction (a new
+ * generation, so a late 401 is a duplicate), the chain keeps its start time and
+ * its place in the timeout list. The register scenarios are per user: user i
+ * (u100000 + i) belongs to thread i % threads and always sends from one of its
+ * sockets, so its Contact stays the same; a thread keeps each of its users'
+ * CSeq and starts a user's chain only when its last one is over (a busy user is
+ * passed over, counted as a user wait).
+ *
+ * Exit status: 0, 1 when a chain was lost or failed (a final answer the
+ * scenario does not accept), 2 usage, 3 a system error, 77 io_uring unusable
+ * here.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -48,6 +60,7 @@
 
 #include "bench/load/cpulist.h"
 #include "drivers/bufring.h"
+#include "load_auth.h"
 #include "load_hist.h"
 #include "load_sip.h"
 
@@ -93,9 +106,11 @@ struct load_opts {
 	unsigned ncpus;
 
 	const struct load_scen *scen;
-	const char *method, *ruri, *to_uri, *from_user;
+	const char *method, *ruri, *to_uri, *from_user, *domain;
 	char ruri_buf[300];
+	char domain_buf[260];
 	char run_tag[9];
+	uint32_t users; /* register scenarios: u100000 .. u100000 + users - 1 */
 };
 
 /* What a thread counts; summed by the report. */
@@ -103,7 +118,12 @@ struct load_stats {
 	uint64_t sent;	  /* transactions started (first transmissions) */
 	uint64_t retrans; /* retransmissions */
 	uint64_t send_errors;
-	uint64_t answered; /* final answers that matched an open transaction */
+	uint64_t answered;    /* final answers that matched an open transaction */
+	uint64_t completed;   /* chains the scenario accepted (LOAD_FINAL) */
+	uint64_t failed;      /* chains ended by an answer it does not accept (LOAD_FAILED) */
+	uint64_t challenges;  /* answers that moved a chain to its next step (401) */
+	uint64_t auth_errors; /* 401s no credentials could be computed for (failed too) */
+	uint64_t user_waits;  /* users passed over: their last chain still open */
 	uint64_t provisional;
 	uint64_t lost;	     /* no final answer by the timeout or the end of grace */
 	uint64_t duplicates; /* answers for a transaction already over */
@@ -130,6 +150,8 @@ struct load_txn {
 	uint64_t t0;	 /* first transmission, ns since the run's start */
 	uint32_t gen;	 /* bumped when the slot is taken; answers carry it */
 	uint32_t due_ms; /* next retransmission, ms since the run's start */
+	uint32_t user;	 /* register scenarios: the user's index in its thread */
+	uint32_t cseq;	 /* the CSeq of step 0; step k sends cseq + k */
 	uint32_t link[2][2];
 	uint16_t sock;
 	uint8_t stage;
@@ -139,6 +161,12 @@ struct load_txn {
 
 struct load_list {
 	uint32_t head, tail;
+};
+
+/* The header lines a slot's next step sends (register-auth: its Authorization). */
+struct load_extra {
+	uint16_t len;
+	char text[LOAD_EXTRA_MAX + 2];
 };
 
 /* A send buffer: lent to the kernel from the sendmsg SQE to its completion. */
@@ -189,6 +217,14 @@ struct load_thread {
 	struct load_sendbuf *sb;
 	uint32_t *sb_free;
 	uint32_t sb_nfree;
+
+	/* register scenarios: this thread's users, index j is user number
+	 * LOAD_USER_FIRST + j * threads + id */
+	uint32_t nusers, next_user;
+	uint32_t *ucseq;	  /* the last CSeq each user sent */
+	uint8_t *ubusy;		  /* its chain is open */
+	struct load_ha1 *uha1;	  /* its HA1s, when the scenario authenticates */
+	struct load_extra *extra; /* per slot, when the scenario authenticates */
 
 	uint64_t quota;	      /* transactions to start; UINT64_MAX = until the duration */
 	double rate;	      /* this thread's transactions per second; 0 = window */
@@ -243,9 +279,16 @@ static void list_unlink(struct load_thread *t, struct load_list *l, uint32_t i, 
 		l->tail = prev;
 }
 
+static uint32_t user_number(const struct load_thread *t, uint32_t j)
+{
+	return LOAD_USER_FIRST + j * t->o->threads + t->id;
+}
+
 static void txn_free(struct load_thread *t, uint32_t i)
 {
 	struct load_txn *x = &t->txn[i];
+	if (t->ubusy)
+		t->ubusy[x->user] = 0;
 	list_unlink(t, &t->tl, i, LINK_TIMEOUT);
 	if (t->o->retransmit)
 		list_unlink(t, &t->rl[x->stage], i, LINK_RETX);
@@ -271,9 +314,18 @@ static void txn_transmit(struct load_thread *t, uint32_t i)
 	struct load_txn *x = &t->txn[i];
 	uint32_t b = t->sb_free[--t->sb_nfree];
 	struct load_sendbuf *sb = &t->sb[b];
-	struct load_id id = { t->id, i, x->gen + t->gen_base };
+	struct load_vars v = {
+		.id = { t->id, i, x->gen + t->gen_base },
+		.cseq = x->cseq + x->step,
+	};
+	if (t->ubusy)
+		v.user = user_number(t, x->user);
+	if (t->extra && x->step > 0) {
+		v.extra = t->extra[i].text;
+		v.extra_len = t->extra[i].len;
+	}
 	struct load_sock *s = &t->socks[x->sock];
-	sb->iov.iov_len = load_tmpl_fill(&s->tmpl[x->step], sb->data, &id, x->step + 1u);
+	sb->iov.iov_len = load_tmpl_fill(&s->tmpl[x->step], sb->data, &v);
 	struct io_uring_sqe *sqe = get_sqe(t);
 	io_uring_prep_sendmsg(sqe, s->fd, &sb->mh, 0);
 	io_uring_sqe_set_data64(sqe, ud_pack(OP_SEND, b));
@@ -287,8 +339,29 @@ static void retx_arm(struct load_thread *t, uint32_t i, unsigned stage, uint64_t
 	list_push(t, &t->rl[stage], i, LINK_RETX);
 }
 
-static void txn_start(struct load_thread *t, uint64_t now)
+/* The next of this thread's users whose last chain is over, round robin; false
+ * when the few looked at are all busy (the loop tries again later). */
+static bool user_pick(struct load_thread *t, uint32_t *j)
 {
+	for (unsigned k = 0; k < t->nusers && k < 64; k++) {
+		uint32_t u = t->next_user;
+		if (++t->next_user == t->nusers)
+			t->next_user = 0;
+		if (!t->ubusy[u]) {
+			*j = u;
+			return true;
+		}
+		t->st.user_waits++;
+	}
+	return false;
+}
+
+/* Start a chain; false when no user is free (register scenarios). */
+static bool txn_start(struct load_thread *t, uint64_t now)
+{
+	uint32_t j = 0;
+	if (t->ubusy && !user_pick(t, &j))
+		return false;
 	uint32_t i = t->free_stack[--t->nfree];
 	struct load_txn *x = &t->txn[i];
 	x->gen++;
@@ -297,9 +370,19 @@ static void txn_start(struct load_thread *t, uint64_t now)
 	x->state = TXN_CALLING;
 	x->step = 0;
 	x->t0 = now;
-	x->sock = (uint16_t)t->next_sock;
-	if (++t->next_sock == t->nsocks)
-		t->next_sock = 0;
+	if (t->ubusy) {
+		/* the user's socket, so its Contact stays the same */
+		x->user = j;
+		x->sock = (uint16_t)(j % t->nsocks);
+		x->cseq = t->ucseq[j] + 1;
+		t->ucseq[j] += t->o->scen->steps;
+		t->ubusy[j] = 1;
+	} else {
+		x->cseq = 1;
+		x->sock = (uint16_t)t->next_sock;
+		if (++t->next_sock == t->nsocks)
+			t->next_sock = 0;
+	}
 	list_push(t, &t->tl, i, LINK_TIMEOUT);
 	if (t->o->retransmit)
 		retx_arm(t, i, 0, now);
@@ -307,6 +390,7 @@ static void txn_start(struct load_thread *t, uint64_t now)
 	t->started++;
 	t->st.sent++;
 	t->st.last_start_ns = now;
+	return true;
 }
 
 /* How many transactions to start now; sets *more when the pace wants more than that. */
@@ -408,6 +492,27 @@ static void answer_handle(struct load_thread *t, const char *p, size_t n, uint64
 		return;
 	}
 	enum load_verdict v = a.status == 0 ? LOAD_FINAL : t->o->scen->answer(&a, x->step);
+	if (v == LOAD_NEXT && t->extra && x->step + 1u < t->o->scen->steps && t->sb_nfree) {
+		/* the credentials of the next step, kept for its retransmissions */
+		char cnonce[LOAD_ID_LEN + 1];
+		struct load_id cid = { t->id, i, x->gen + t->gen_base };
+		load_id_format(cnonce, &cid);
+		cnonce[LOAD_ID_LEN] = 0;
+		const struct load_auth_req r = {
+			.user = user_number(t, x->user),
+			.method = t->o->method,
+			.uri = t->o->ruri,
+			.cnonce = cnonce,
+			.ha1 = &t->uha1[x->user],
+		};
+		int len = load_auth_line(&a, &r, t->extra[i].text, sizeof(t->extra[i].text));
+		if (len < 0 || (size_t)len > LOAD_EXTRA_MAX) {
+			t->st.auth_errors++;
+			v = LOAD_FAILED;
+		} else {
+			t->extra[i].len = (uint16_t)len;
+		}
+	}
 	switch (v) {
 	case LOAD_PROVISIONAL:
 		t->st.provisional++;
@@ -428,6 +533,7 @@ static void answer_handle(struct load_thread *t, const char *p, size_t n, uint64
 		x->step++;
 		x->gen++;
 		x->state = TXN_CALLING;
+		t->st.challenges++;
 		if (t->o->retransmit) {
 			list_unlink(t, &t->rl[x->stage], i, LINK_RETX);
 			retx_arm(t, i, 0, now);
@@ -435,12 +541,18 @@ static void answer_handle(struct load_thread *t, const char *p, size_t n, uint64
 		txn_transmit(t, i);
 		return;
 	case LOAD_FINAL:
+	case LOAD_FAILED:
 		break;
 	}
 	t->st.answered++;
 	t->st.codes[a.status]++;
 	t->st.last_answer_ns = now;
-	load_hist_add(&t->st.hist, now > x->t0 ? now - x->t0 : 0);
+	if (v == LOAD_FAILED) {
+		t->st.failed++;
+	} else {
+		t->st.completed++;
+		load_hist_add(&t->st.hist, now > x->t0 ? now - x->t0 : 0);
+	}
 	txn_free(t, i);
 }
 
@@ -543,6 +655,7 @@ static int sock_open(struct load_thread *t, unsigned s)
 		.ruri = o->ruri,
 		.to_uri = o->to_uri,
 		.from_user = o->from_user,
+		.domain = o->domain,
 		.host = o->host,
 		.port = t->socks[s].port,
 		.run_tag = o->run_tag,
@@ -591,6 +704,20 @@ static int thread_setup(struct load_thread *t)
 	t->sb_free = malloc(LOAD_SENDBUFS * sizeof(uint32_t));
 	if (!t->txn || !t->free_stack || !t->sb || !t->sb_free)
 		return fail(t, -ENOMEM, "transaction table");
+	if (o->scen->flags & LOAD_SCEN_USERS) {
+		t->nusers = o->users / o->threads + (t->id < o->users % o->threads);
+		t->ucseq = calloc(t->nusers, sizeof(*t->ucseq));
+		t->ubusy = calloc(t->nusers, sizeof(*t->ubusy));
+		if (!t->ucseq || !t->ubusy)
+			return fail(t, -ENOMEM, "users");
+	}
+	if (o->scen->flags & LOAD_SCEN_AUTH) {
+		/* calloc: only the pages of slots in use are ever touched */
+		t->extra = calloc(t->nslots, sizeof(*t->extra));
+		t->uha1 = calloc(t->nusers, sizeof(*t->uha1));
+		if (!t->extra || !t->uha1)
+			return fail(t, -ENOMEM, "credentials");
+	}
 	/* slot 0 on top: the busy slots stay few and warm */
 	for (uint32_t i = 0; i < t->nslots; i++)
 		t->free_stack[i] = t->nslots - 1 - i;
@@ -640,6 +767,10 @@ static void thread_teardown(struct load_thread *t)
 	free(t->free_stack);
 	free(t->sb);
 	free(t->sb_free);
+	free(t->ucseq);
+	free(t->ubusy);
+	free(t->extra);
+	free(t->uha1);
 }
 
 /* ---- the loop ---- */
@@ -666,7 +797,8 @@ static void thread_loop(struct load_thread *t)
 		if (sending) {
 			uint64_t n = due_starts(t, now, &more);
 			for (uint64_t k = 0; k < n; k++)
-				txn_start(t, now);
+				if (!txn_start(t, now))
+					break;
 		}
 		if (!timers_fire(t, now))
 			more = true;
@@ -779,14 +911,22 @@ static void usage(FILE *f)
 		"  -j, --json           print one JSON line on stdout (the text goes to stderr)\n"
 		"      --busy           poll the ring instead of sleeping in io_uring_enter\n"
 		"      --scenario NAME  %s (options)\n"
-		"  -m, --method M       the request's method (OPTIONS)\n"
+		"                       register: REGISTER -> 200 per user; register-auth:\n"
+		"                       REGISTER -> 401 -> REGISTER with digest -> 200\n"
+		"  -m, --method M       the request's method (OPTIONS; register* send REGISTER)\n"
 		"      --ruri URI       Request-URI (sip:HOST:PORT)\n"
 		"      --to URI         To address (the Request-URI)\n"
 		"  -f, --from-user U    From user part (load)\n"
+		"  -u, --users N        register*: users u100000 .. u100000+N-1, each\n"
+		"                       registered in turn; the password of user n is\n"
+		"                       \"pw\" and 8 hex digits of (n-100000)*2654435761 mod 2^32\n"
+		"                       (10000)\n"
+		"      --domain D       register*: the users' domain in From and To (HOST)\n"
 		"      --slots N        transaction slots per thread (from rate x timeout)\n"
 		"  -h, --help\n"
 		"\n"
-		"Exit status: 0; 1 if a request was lost; 2 usage; 3 system error;\n"
+		"Exit status: 0; 1 if a request was lost or a chain failed (register*: any\n"
+		"final answer but 401 then 200); 2 usage; 3 system error;\n"
 		"77 io_uring is not usable here.\n",
 		load_scen_names());
 }
@@ -870,6 +1010,7 @@ enum {
 	OPT_TO,
 	OPT_SLOTS,
 	OPT_BURST,
+	OPT_DOMAIN,
 };
 
 static int parse_opts(int argc, char **argv, struct load_opts *o)
@@ -898,6 +1039,8 @@ static int parse_opts(int argc, char **argv, struct load_opts *o)
 		{ "from-user", required_argument, NULL, 'f' },
 		{ "slots", required_argument, NULL, OPT_SLOTS },
 		{ "burst", required_argument, NULL, OPT_BURST },
+		{ "users", required_argument, NULL, 'u' },
+		{ "domain", required_argument, NULL, OPT_DOMAIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -912,10 +1055,11 @@ static int parse_opts(int argc, char **argv, struct load_opts *o)
 	o->method = "OPTIONS";
 	o->from_user = "load";
 	o->scen = load_scen_find("options");
-	const char *local = NULL;
+	o->users = 10000;
+	const char *local = NULL, *method = NULL;
 	uint64_t v;
 	int c;
-	while ((c = getopt_long(argc, argv, "t:s:r:w:d:n:Rg:el:c:jm:f:h", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:s:r:w:d:n:Rg:el:c:jm:f:u:h", longs, NULL)) != -1) {
 		char *e;
 		switch (c) {
 		case 't':
@@ -992,7 +1136,7 @@ static int parse_opts(int argc, char **argv, struct load_opts *o)
 				goto bad;
 			break;
 		case 'm':
-			o->method = optarg;
+			method = optarg;
 			break;
 		case OPT_RURI:
 			o->ruri = optarg;
@@ -1012,6 +1156,14 @@ static int parse_opts(int argc, char **argv, struct load_opts *o)
 			if (!parse_uint(optarg, LOAD_BATCH, &v) || v == 0)
 				goto bad;
 			o->burst = (unsigned)v;
+			break;
+		case 'u':
+			if (!parse_uint(optarg, LOAD_USERS_MAX, &v) || v == 0)
+				goto bad;
+			o->users = (uint32_t)v;
+			break;
+		case OPT_DOMAIN:
+			o->domain = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1066,6 +1218,20 @@ static int parse_opts(int argc, char **argv, struct load_opts *o)
 		snprintf(o->ruri_buf, sizeof(o->ruri_buf), "sip:%s", o->target_text);
 		o->ruri = o->ruri_buf;
 	}
+	/* a scenario that names its method sends it whatever --method says */
+	o->method = o->scen->method ? o->scen->method : method ? method : "OPTIONS";
+	if (!o->domain) {
+		/* HOST of HOST:PORT, "[v6]" kept whole */
+		const char *hend = o->target_text[0] == '[' ? strchr(o->target_text, ']')
+							    : strrchr(o->target_text, ':');
+		size_t hl = hend ? (size_t)(hend - o->target_text) + (o->target_text[0] == '[')
+				 : strlen(o->target_text);
+		if (hl >= sizeof(o->domain_buf))
+			hl = sizeof(o->domain_buf) - 1;
+		memcpy(o->domain_buf, o->target_text, hl);
+		o->domain_buf[hl] = 0;
+		o->domain = o->domain_buf;
+	}
 	if (o->t2_ms < o->t1_ms)
 		o->t2_ms = o->t1_ms;
 	if (!o->timeout_ms)
@@ -1074,6 +1240,9 @@ static int parse_opts(int argc, char **argv, struct load_opts *o)
 		o->duration_s = 10;
 	if (o->count && o->count < o->threads)
 		o->threads = (unsigned)o->count;
+	bool users = o->scen->flags & LOAD_SCEN_USERS;
+	if (users && o->users < o->threads)
+		o->threads = o->users; /* every thread has a user */
 	if (!o->slots) {
 		/* room for every transaction that can be open: a window, or a rate
 		 * times the timeout (lost ones hold their slot until then) */
@@ -1087,6 +1256,9 @@ static int parse_opts(int argc, char **argv, struct load_opts *o)
 			per = LOAD_SLOTS_MAX;
 		o->slots = (unsigned)per;
 	}
+	/* a user has one chain open at most: no more slots than users */
+	if (users && o->slots > (o->users + o->threads - 1) / o->threads)
+		o->slots = (o->users + o->threads - 1) / o->threads;
 	if (o->rate == 0 && o->window > o->slots)
 		o->window = o->slots;
 	snprintf(o->run_tag, sizeof(o->run_tag), "%08x",
@@ -1127,6 +1299,11 @@ static void report_text(FILE *f, const struct load_opts *o, const struct load_st
 			sep = ", ";
 		}
 	fprintf(f, "%s\n", *sep == ',' ? ")" : "");
+	if (o->scen->steps > 1 || o->scen->flags & LOAD_SCEN_USERS)
+		fprintf(f,
+			"  completed    %" PRIu64 " (failed %" PRIu64 ", challenges %" PRIu64
+			", credentials not computed %" PRIu64 ", user waits %" PRIu64 ")\n",
+			s->completed, s->failed, s->challenges, s->auth_errors, s->user_waits);
 	fprintf(f, "  lost         %" PRIu64 "\n", s->lost);
 	fprintf(f, "  duplicates   %" PRIu64 "\n", s->duplicates);
 	fprintf(f, "  unexpected   %" PRIu64 "\n", s->unexpected);
@@ -1136,9 +1313,12 @@ static void report_text(FILE *f, const struct load_opts *o, const struct load_st
 			", recv errors %" PRIu64 ", rx out of buffers %" PRIu64
 			", slot waits %" PRIu64 "\n",
 			s->provisional, s->truncated, s->recv_errors, s->rx_nobufs, s->slot_waits);
-	fprintf(f, "  send window  %.3f s: offered %.0f/s, answered %.0f/s (elapsed %.3f s)\n",
+	fprintf(f,
+		"  send window  %.3f s: offered %.0f/s, answered %.0f/s, completed %.0f/s "
+		"(elapsed %.3f s)\n",
 		window_s, window_s > 0 ? (double)s->sent / window_s : 0,
-		window_s > 0 ? (double)s->answered / window_s : 0, elapsed_s);
+		window_s > 0 ? (double)s->answered / window_s : 0,
+		window_s > 0 ? (double)s->completed / window_s : 0, elapsed_s);
 	fprintf(f,
 		"  latency us   p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (mean %.1f)\n",
 		us(load_hist_percentile(h, 50)), us(load_hist_percentile(h, 90)),
@@ -1175,10 +1355,16 @@ static void report_json(FILE *f, const struct load_opts *o, const struct load_st
 		s->provisional, s->lost, s->duplicates, s->unexpected, s->truncated, s->recv_errors,
 		s->rx_nobufs, s->slot_waits);
 	fprintf(f,
+		"\"completed\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"challenges\":%" PRIu64
+		",\"auth_errors\":%" PRIu64 ",\"user_waits\":%" PRIu64 ",\"users\":%" PRIu32 ",",
+		s->completed, s->failed, s->challenges, s->auth_errors, s->user_waits,
+		o->scen->flags & LOAD_SCEN_USERS ? o->users : 0);
+	fprintf(f,
 		"\"send_window_s\":%.6f,\"elapsed_s\":%.6f,\"offered_per_s\":%.1f,"
-		"\"answered_per_s\":%.1f,",
+		"\"answered_per_s\":%.1f,\"completed_per_s\":%.1f,",
 		window_s, elapsed_s, window_s > 0 ? (double)s->sent / window_s : 0,
-		window_s > 0 ? (double)s->answered / window_s : 0);
+		window_s > 0 ? (double)s->answered / window_s : 0,
+		window_s > 0 ? (double)s->completed / window_s : 0);
 	fprintf(f,
 		"\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p99_9\":%.1f,"
 		"\"max\":%.1f,\"mean\":%.1f}}\n",
@@ -1259,6 +1445,11 @@ int main(int argc, char **argv)
 		sum->retrans += s->retrans;
 		sum->send_errors += s->send_errors;
 		sum->answered += s->answered;
+		sum->completed += s->completed;
+		sum->failed += s->failed;
+		sum->challenges += s->challenges;
+		sum->auth_errors += s->auth_errors;
+		sum->user_waits += s->user_waits;
 		sum->provisional += s->provisional;
 		sum->lost += s->lost;
 		sum->duplicates += s->duplicates;
@@ -1286,7 +1477,7 @@ int main(int argc, char **argv)
 	report_text(o->json ? stderr : stdout, o, sum, window_s, elapsed_s);
 	if (o->json)
 		report_json(stdout, o, sum, window_s, elapsed_s);
-	status = sum->lost ? 1 : 0;
+	status = sum->lost || sum->failed ? 1 : 0;
 	pthread_barrier_destroy(&run.ready);
 	pthread_barrier_destroy(&run.go);
 	free(ts);

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Smoke test of sipring-load against sipring-echo and small UDP peers written
-here, reporting TAP. It checks what the load generator counts (answered, lost,
+here (among them a digest registrar checked with hashlib), reporting TAP. It checks what the load generator counts (answered, lost,
 duplicates, unexpected, retransmissions), never how fast anything is: the
 machines running it are shared and noisy.
 
 usage: test_load_smoke.py SIPRING_LOAD SIPRING_ECHO
 """
+import hashlib
 import json
 import re
 import socket
@@ -201,6 +202,121 @@ def test_retransmit():
        str(res.get("retransmissions")))
 
 
+def user_password(user):
+    """The rule of load_user_password() and shared/anchors/kamailio/gen_users.sh."""
+    return "pw%08x" % (((int(user[1:]) - 100000) * 2654435761) % 2**32)
+
+
+class Registrar:
+    """Answers REGISTER: 401 (MD5 or SHA-256, qop=auth) without credentials, 200
+    with right ones, 403 with wrong ones; records what each user sent."""
+
+    def __init__(self, algorithms=("MD5",), auth=True):
+        self.algorithms, self.auth = algorithms, auth
+        self.bad = []
+        self.used = set()  # the algorithms the credentials named
+        self.users = {}  # user -> [(call-id, cseq, contact, authorized)]
+        self.lock = threading.Lock()
+
+    def digest(self, alg, user, realm, nonce, uri, nc, cnonce, qop):
+        h = (lambda x: hashlib.md5(x.encode()).hexdigest()) if alg == "MD5" else \
+            (lambda x: hashlib.sha256(x.encode()).hexdigest())
+        ha1 = h("%s:%s:%s" % (user, realm, user_password(user)))
+        ha2 = h("REGISTER:" + uri)
+        return h(":".join((ha1, nonce, nc, cnonce, qop, ha2)))
+
+    def __call__(self, req):
+        user = re.search(r"^To: <sip:([^@]+)@", req, re.M).group(1)
+        cseq = int(header(req, "CSeq").split()[0])
+        auth = header(req, "Authorization")
+        with self.lock:
+            self.users.setdefault(user, []).append(
+                (header(req, "Call-ID"), cseq, header(req, "Contact"), bool(auth)))
+        if not self.auth:
+            return [response(req, 200, "OK")]
+        if not auth:
+            hdrs = "".join('WWW-Authenticate: Digest realm="test", nonce="n%d", '
+                           'algorithm=%s, qop="auth"\r\n' % (cseq, a)
+                           for a in self.algorithms)
+            return [response(req, 401, "Unauthorized").replace("Content-Length", hdrs +
+                                                                "Content-Length")]
+        p = dict(re.findall(r'(\w+)="?([^",]*)"?', auth[len("Digest "):]))
+        with self.lock:
+            self.used.add(p.get("algorithm", "MD5"))
+        want = self.digest(p.get("algorithm", "MD5"), user, p["realm"], p["nonce"], p["uri"],
+                           p["nc"], p["cnonce"], p["qop"])
+        if p["username"] != user or p["response"] != want:
+            with self.lock:
+                self.bad.append(auth)
+            return [response(req, 403, "Forbidden")]
+        return [response(req, 200, "OK")]
+
+
+def test_register_auth():
+    for algs in (("MD5",), ("MD5", "SHA-256")):
+        reg = Registrar(algs)
+        peer = Peer(reg)
+        peer.start()
+        try:
+            rc, res, err = run_load("--scenario", "register-auth", "--users", "50", "--count",
+                                    "200", "--window", "8", "--threads", "2", "--grace", "500",
+                                    "127.0.0.1:%d" % peer.port)
+        finally:
+            peer.close()
+        res = res or {}
+        name = "register-auth (%s)" % ", ".join(algs)
+        ok(rc == 0, name + ": exit status 0", "rc=%d %s" % (rc, err[-500:]))
+        ok(res.get("completed") == 200 and res.get("failed") == 0 and res.get("lost") == 0
+           and res.get("challenges") == 200 and res.get("codes") == {"200": 200},
+           name + ": 200 registrations, each 401 then 200", json.dumps(res)[:400])
+        ok(not reg.bad, name + ": every digest right", str(reg.bad[:2]))
+        ok(len(reg.users) == 50 and all(len(v) == 8 for v in reg.users.values()),
+           name + ": 50 distinct users, 4 registrations each", str(len(reg.users)))
+        # per user: one Call-ID and one Contact, CSeq rising, credentials every other
+        good = True
+        for user, seen in reg.users.items():
+            good &= len({c for c, _, _, _ in seen}) == 1
+            good &= len({ct for _, _, ct, _ in seen}) == 1 and user in seen[0][2]
+            cseqs = [c for _, c, _, _ in seen]
+            good &= cseqs == sorted(cseqs) and len(set(cseqs)) == len(cseqs)
+            good &= [a for _, _, _, a in seen] == [False, True] * 4
+        ok(good, name + ": per user one Call-ID and Contact, CSeq rising")
+        want = {"SHA-256"} if "SHA-256" in algs else {"MD5"}
+        ok(reg.used == want, name + ": credentials with %s" % want.pop(), str(reg.used))
+
+
+def test_register_failures():
+    # credentials refused (the registrar knows other passwords): failed, exit 1
+    reg = Registrar()
+    reg.digest = lambda *a: "0" * 32
+    peer = Peer(reg)
+    peer.start()
+    try:
+        rc, res, err = run_load("--scenario", "register-auth", "--users", "10", "--count",
+                                "20", "--grace", "300", "127.0.0.1:%d" % peer.port)
+    finally:
+        peer.close()
+    res = res or {}
+    ok(rc == 1 and res.get("failed") == 20 and res.get("completed") == 0 and
+       res.get("codes") == {"403": 20}, "register-auth, 403: 20 failed, exit status 1",
+       "rc=%d %s" % (rc, json.dumps(res)[:300]))
+    # register-auth against a registrar that does not challenge: a 200 alone fails
+    peer = Peer(Registrar(auth=False))
+    peer.start()
+    try:
+        rc, res, err = run_load("--scenario", "register-auth", "--users", "10", "--count",
+                                "20", "--grace", "300", "127.0.0.1:%d" % peer.port)
+        rc2, res2, err2 = run_load("--scenario", "register", "--users", "10", "--count",
+                                   "20", "--grace", "300", "127.0.0.1:%d" % peer.port)
+    finally:
+        peer.close()
+    res, res2 = res or {}, res2 or {}
+    ok(rc == 1 and res.get("failed") == 20, "register-auth, 200 without 401: failed",
+       "rc=%d %s" % (rc, json.dumps(res)[:300]))
+    ok(rc2 == 0 and res2.get("completed") == 20 and res2.get("failed") == 0,
+       "register without auth: 20 completed", "rc=%d %s" % (rc2, json.dumps(res2)[:300]))
+
+
 def test_usage():
     p = subprocess.run([LOAD, "--rate", "fast", "127.0.0.1:5060"], capture_output=True)
     ok(p.returncode == 2, "a bad option value: exit status 2", str(p.returncode))
@@ -217,6 +333,8 @@ def main():
     test_wrong_branch()
     test_provisional_and_duplicates()
     test_retransmit()
+    test_register_auth()
+    test_register_failures()
     test_usage()
     print("1..%d" % len(results))
     for i, (good, name, diag) in enumerate(results, 1):
