@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "core/auth.h"
 #include "parsers/sip_hdr.h"
@@ -776,4 +777,22 @@ Test(auth, init_options)
 				 T0 + 10000, &why),
 		     AUTH_OK);
 	auth_nc_free(&t);
+}
+
+/* The nonce MAC, written out over the fetched digest, is OpenSSL's HMAC-SHA256. */
+Test(auth, hmac_matches_openssl)
+{
+	uint8_t key[AUTH_SECRET_LEN], data[300], got[32], want[32];
+	unsigned int wl = 0;
+
+	for (size_t n = 0; n < sizeof(data); n += 37) {
+		for (size_t i = 0; i < sizeof(key); i++)
+			key[i] = (uint8_t)(i * 7 + n);
+		for (size_t i = 0; i < n; i++)
+			data[i] = (uint8_t)(i * 13 + 1);
+		cr_assert_eq(auth_hmac_sha256(key, data, n, got), 0);
+		cr_assert_not_null(HMAC(EVP_sha256(), key, sizeof(key), data, n, want, &wl));
+		cr_assert_eq(wl, 32);
+		cr_assert_arr_eq(got, want, 32, "HMAC of %zu octets", n);
+	}
 }
