@@ -1791,6 +1791,7 @@ unsigned conf_restart_keys(const struct conf *old, const struct conf *new_, char
 		{ "runtime.udp_buffer", old->udp_buffer != new_->udp_buffer },
 		{ "http.listen", !http_same(old, new_) },
 		/* The Redis connection is made at start. */
+		{ "registrar.max_bindings", old->reg_max_bindings != new_->reg_max_bindings },
 		{ "redis.host", !str_same(old->redis_host, new_->redis_host) },
 		{ "redis.port", old->redis_port != new_->redis_port },
 		{ "redis.unix_socket", !str_same(old->redis_unix, new_->redis_unix) },

@@ -572,6 +572,15 @@ void registrar_process(const struct reg_env *env, const struct sip_msg *m, struc
 		answer(r, 403, "Too Many Contacts", REG_REFUSED);
 		return;
 	}
+	if (adds && c->reg_max_bindings) {
+		struct location_counts lc; /* a rough figure: the writer checks again */
+		location_counts(env->loc, &lc);
+		if (lc.bindings + adds > c->reg_max_bindings) {
+			field(r, SV_LIT("Retry-After"), SV_LIT("60"));
+			answer(r, 503, "Registrar Full", REG_REFUSED);
+			return;
+		}
+	}
 
 	/* 8. The changes, in order: removals first, so that readers never see
 	 * more than max contacts. */

@@ -715,6 +715,7 @@ static void reload(struct service *sv)
 	n->tcp_max_connections = o->tcp_max_connections;
 	n->tcp_max_buffer = o->tcp_max_buffer;
 	n->private_port_base = o->private_port_base;
+	n->reg_max_bindings = o->reg_max_bindings; /* the location table's limit */
 	n->http_enabled = o->http_enabled;
 	n->http_addr = o->http_addr;
 	n->http_addrlen = o->http_addrlen;

@@ -1296,6 +1296,10 @@ void *worker_main(void *arg)
 		struct snap *s = atomic_load_explicit(&d->snap, memory_order_acquire);
 		if (s != w->snap) {
 			w->snap = s;
+			/* New transactions use the reloaded timers. */
+			w->txn.tm =
+				(struct txn_timers){ s->conf.t1_ms, s->conf.t2_ms, s->conf.t4_ms,
+						     s->conf.timer_b_ms, s->conf.timer_f_ms };
 			atomic_store_explicit(&w->seen_gen, s->gen, memory_order_release);
 		}
 		uint64_t ae = atomic_load_explicit(&d->acc_epoch, memory_order_acquire);

@@ -1439,7 +1439,8 @@ Test(conf, restart_keys)
 		{ "node:\n  workers: 2\nsip:\n  listen:\n    - udp:127.0.0.1\n    - tcp:127.0.0.1\n"
 		  "tcp:\n  max_connections: 10\n  max_buffer: 131072\n  idle_timeout: 60\n",
 		  "tcp.max_connections, tcp.max_buffer" },
-		/* registrar, auth and accounts: every key reloads */
+		/* registrar, auth and accounts: every key reloads but max_bindings (the
+		 * location table's limit, set at start) */
 		{ "node:\n  workers: 2\nsip:\n  listen:\n    - udp:127.0.0.1\n    - tcp:127.0.0.1\n"
 		  "registrar:\n  enabled: false\n  min_expires: 30\n  max_expires: 2h\n"
 		  "  default_expires: 10m\n  max_contacts: 2\n  max_bindings: 5\n"
@@ -1448,7 +1449,7 @@ Test(conf, restart_keys)
 		  "    action: drop\nauth:\n  realm: r\n  nonce_expire: 20\n"
 		  "  secret: 0123456789abcdefX\n  algorithms: [MD5]\n  refuse_rfc2069: true\n"
 		  "accounts:\n  file: a.yaml\n",
-		  "" },
+		  "registrar.max_bindings" },
 		/* redis: the connection is made at start */
 		{ "node:\n  workers: 2\nsip:\n  listen:\n    - udp:127.0.0.1\n    - tcp:127.0.0.1\n"
 		  "redis:\n  host: 127.0.0.1\n",

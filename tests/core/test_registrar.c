@@ -879,6 +879,24 @@ Test(registrar, max_contacts)
 	cr_assert_eq(count(AOR), 0);
 }
 
+/* registrar.max_bindings: a REGISTER that would add a binding past it gets 503;
+ * refreshes and removals still work. */
+Test(registrar, max_bindings)
+{
+	fx.conf.reg_max_bindings = 2;
+	reg(T0, "mb@192.0.2.10", 1, CT_A CT_B);
+	expect(200, NULL, REG_OK);
+	reg(T0 + SEC, "mb@192.0.2.10", 2, CT_A CT_B CT_C);
+	expect(503, "Registrar Full", REG_REFUSED);
+	expect_ops("");
+	cr_assert(has_field("Retry-After", "60"));
+	reg(T0 + 2 * SEC, "mb@192.0.2.10", 3, CT_A);
+	expect(200, NULL, REG_OK);
+	reg(T0 + 3 * SEC, "mb@192.0.2.10", 4, "Contact: *\r\nExpires: 0\r\n");
+	expect(200, NULL, REG_OK);
+	cr_assert_eq(count(AOR), 0);
+}
+
 /* ---- RFC 4475 ---- */
 
 Test(registrar, rfc4475_contacts)
