@@ -86,41 +86,6 @@ static void ctl_errorf(struct ctl *ctl, const char *fmt, ...)
 
 /* ---- JSON from views ---- */
 
-/* Length of the valid UTF-8 sequence at s[0..n) (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF), or 0 when s[0] does not start one. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	if (s[0] == 0xe0)
-		lo = 0xa0;
-	else if (s[0] == 0xed)
-		hi = 0x9f;
-	else if (s[0] == 0xf0)
-		lo = 0x90;
-	else if (s[0] == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
 /*
  * A JSON string of a view. Views hold any octet (RFC 4475 torture messages
  * carry NUL and non-UTF-8) and are not NUL-terminated, while cJSON strings are C
@@ -141,7 +106,7 @@ static cJSON *json_sv(struct sv s)
 	*o++ = '"';
 	for (size_t i = 0; i < s.len;) {
 		unsigned char c = p[i];
-		size_t n = utf8_seq(p + i, s.len - i);
+		size_t n = sv_utf8_seq(p + i, s.len - i);
 
 		if (n > 1) {
 			memcpy(o, p + i, n);
@@ -178,7 +143,7 @@ static bool sv_is_utf8(struct sv s)
 	const unsigned char *p = (const unsigned char *)s.p;
 
 	for (size_t i = 0, n; i < s.len; i += n)
-		if ((n = utf8_seq(p + i, s.len - i)) == 0)
+		if ((n = sv_utf8_seq(p + i, s.len - i)) == 0)
 			return false;
 	return true;
 }

@@ -106,41 +106,6 @@ static bool is_get(const char *method)
 
 /* ---- JSON from views ---- */
 
-/* Length of the valid UTF-8 sequence at s[0..n) (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF), or 0 when s[0] does not start one. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (s[0] < 0x80)
-		return s[0] ? 1 : 0;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	if (s[0] == 0xe0)
-		lo = 0xa0;
-	else if (s[0] == 0xed)
-		hi = 0x9f;
-	else if (s[0] == 0xf0)
-		lo = 0x90;
-	else if (s[0] == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
 /* A JSON string of s: valid UTF-8 kept, any other octet (and NUL) as U+FFFD. */
 static cJSON *json_sv(struct sv s)
 {
@@ -151,7 +116,7 @@ static cJSON *json_sv(struct sv s)
 	if (!buf)
 		return NULL;
 	for (size_t i = 0; i < s.len;) {
-		size_t n = utf8_seq(p + i, s.len - i);
+		size_t n = p[i] ? sv_utf8_seq(p + i, s.len - i) : 0; /* NUL: U+FFFD */
 
 		if (n) {
 			memcpy(w, p + i, n);

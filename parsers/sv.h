@@ -101,6 +101,42 @@ static inline ptrdiff_t sv_find(struct sv s, char c)
 	return q ? q - s.p : -1;
 }
 
+/* Length of the valid UTF-8 sequence at s[0..n) (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), or 0 when s[0] does not start one.
+ * An ASCII octet, NUL included, is a sequence of 1. n >= 1. */
+static inline size_t sv_utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
 /*
  * Parse an unsigned decimal of at most `max` value. Returns 0 and stores the
  * value, or -ERANGE when it overflows max, or -EINVAL when s is empty or holds a
