@@ -16,7 +16,7 @@
  *
  * Nonces are stateless: nonce = base64url(ts || rnd || mac), 32 octets = 43
  * characters, where ts is the issue time in milliseconds (8 octets, big endian),
- * rnd 8 random octets, and mac = HMAC-SHA256(secret, ts || rnd || realm)[0..16).
+ * rnd 8 octets unique per thread (a counter from a random start, scrambled), and mac = HMAC-SHA256(secret, ts || rnd || realm)[0..16).
  * Any worker or node holding the secret can check one; it is stale after
  * nonce_expire seconds. docs/auth.md says what is accepted and refused, and why.
  *

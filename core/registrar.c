@@ -107,14 +107,23 @@ static void date_field(const struct reg_env *env, struct reg_reply *r)
 {
 	static const char days[] = "SunMonTueWedThuFriSat";
 	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	/* Formatted once per second per thread. */
+	static __thread time_t last = -1;
+	static __thread char text[32];
+	static __thread int len;
 	time_t t = (time_t)(env->now_ms / 1000);
-	struct tm tm;
-	if (!gmtime_r(&t, &tm))
-		return;
-	field(r, SV_LIT("Date"),
-	      rbuf_fmt(r, "%.3s, %02d %.3s %04d %02d:%02d:%02d GMT", days + 3 * tm.tm_wday,
-		       tm.tm_mday, months + 3 * tm.tm_mon, tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-		       tm.tm_sec));
+	if (t != last) {
+		struct tm tm;
+		if (!gmtime_r(&t, &tm))
+			return;
+		len = snprintf(text, sizeof(text), "%.3s, %02d %.3s %04d %02d:%02d:%02d GMT",
+			       days + 3 * tm.tm_wday, tm.tm_mday, months + 3 * tm.tm_mon,
+			       tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		if (len <= 0 || (size_t)len >= sizeof(text))
+			return;
+		last = t;
+	}
+	field(r, SV_LIT("Date"), rbuf_put(r, text, (size_t)len));
 }
 
 /* ---- the request ---- */
