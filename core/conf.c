@@ -85,6 +85,7 @@ struct conf_alias {
 	const char *name;    /* as in the VOS3000 manual */
 	const char *keys[2]; /* the native keys it sets; keys[1] may be NULL */
 	conf_conv_fn conv;   /* NULL: the value is passed to keys[0]'s own setter */
+	uint64_t lo, hi;     /* alias_whole: VOS3000's own range, in its unit (0, 0: the key's) */
 };
 
 static int set_str(struct ld *, const struct conf_key *, const char *, const yaml_node_t *);
@@ -100,6 +101,7 @@ static int set_trace_filter(struct ld *, const struct conf_key *, const char *,
 static int set_http(struct ld *, const struct conf_key *, const char *, const yaml_node_t *);
 static int set_algs(struct ld *, const struct conf_key *, const char *, const yaml_node_t *);
 static int set_ip(struct ld *, const struct conf_key *, const char *, const yaml_node_t *);
+static int set_auto(struct ld *, const struct conf_key *, const char *, const yaml_node_t *);
 static int alias_whole(struct ld *, const struct conf_alias *, const yaml_node_t *);
 static int alias_resend(struct ld *, const struct conf_alias *, const yaml_node_t *);
 
@@ -110,6 +112,12 @@ static const struct conf_enum log_levels[] = {
 static const struct conf_enum log_formats[] = {
 	{ "logfmt", CONF_LOG_LOGFMT },
 	{ "json", CONF_LOG_JSON },
+	{ NULL, 0 },
+};
+static const struct conf_enum privacies[] = {
+	{ "ignore", 0 }, /* enum uplink_privacy */
+	{ "id", 1 },
+	{ "none", 2 },
 	{ NULL, 0 },
 };
 static const struct conf_enum suspend_actions[] = {
@@ -193,6 +201,14 @@ static const struct conf_key conf_keys[] = {
 	{ "accounts.file", set_str, FIELD(accounts_file), .min = 0, .max = PATH_MAX - 1 },
 	{ "accounts.redis_refresh", set_dur, FIELD(accounts_redis_refresh_s), .min = 0,
 	  .max = 86400, .unit_ms = 1000 },
+	{ "uplinks.file", set_str, FIELD(uplinks_file), .min = 0, .max = PATH_MAX - 1 },
+	{ "uplinks.expire", set_auto, FIELD(uplink_expire_s), .min = 20, .max = 7200,
+	  .unit_ms = 1000 },
+	{ "uplinks.retry_delay", set_dur, FIELD(uplink_retry_s), .min = 1, .max = 3600,
+	  .unit_ms = 1000 },
+	{ "uplinks.privacy", set_enum, FIELD(uplink_privacy), .enums = privacies },
+	{ "uplinks.send_unregister", set_bool, FIELD(uplink_send_unregister) },
+	{ "uplinks.auth_retry", set_uint, FIELD(uplink_auth_retry), .min = 1, .max = 10 },
 	{ "redis.host", set_ip, FIELD(redis_host) },
 	{ "redis.port", set_uint, FIELD(redis_port), .min = 1, .max = 65535 },
 	{ "redis.unix_socket", set_str, FIELD(redis_unix), .min = 0, .max = UNIX_PATH_MAX },
@@ -216,6 +232,10 @@ static const struct conf_alias aliases[] = {
 	{ "SS_ENDPOINT_REGISTER_REPLACE", { "registrar.replace", NULL }, NULL },
 	{ "SS_ENDPOINT_REGISTER_RETRY", { "registrar.suspend.retry", NULL }, alias_whole },
 	{ "SS_ENDPOINT_REGISTER_SUSPEND", { "registrar.suspend.time", NULL }, alias_whole },
+	{ "SS_SIP_USER_AGENT_EXPIRE", { "uplinks.expire", NULL }, NULL },
+	{ "SS_SIP_USER_AGENT_RETRY_DELAY", { "uplinks.retry_delay", NULL }, alias_whole, 30, 600 },
+	{ "SS_SIP_USER_AGENT_PRIVACY", { "uplinks.privacy", NULL }, NULL },
+	{ "SS_SIP_USER_AGENT_SEND_UNREGISTER", { "uplinks.send_unregister", NULL }, NULL },
 };
 
 /* Cross-field rules: key a must be >= key b (checked once every key is set). */
@@ -696,6 +716,21 @@ static int set_dur(struct ld *ld, const struct conf_key *k, const char *name, co
 	return 0;
 }
 
+/* A duration in k's range, or "auto" (stored as 0): uplinks.expire. */
+static int set_auto(struct ld *ld, const struct conf_key *k, const char *name, const yaml_node_t *v)
+{
+	int ret = need_scalar(ld, name, v, "auto or a number of seconds");
+
+	if (ret)
+		return ret;
+	if (v->data.scalar.length == 4 &&
+	    !strncasecmp((const char *)v->data.scalar.value, "auto", 4)) {
+		store_uint(ld->c, k, 0);
+		return 0;
+	}
+	return set_dur(ld, k, name, v);
+}
+
 static int set_bool(struct ld *ld, const struct conf_key *k, const char *name, const yaml_node_t *v)
 {
 	static const char *const yes[] = { "true", "yes", "on", NULL };
@@ -1116,6 +1151,10 @@ static int alias_whole(struct ld *ld, const struct conf_alias *a, const yaml_nod
 	const struct conf_key *k = key_find(a->keys[0]);
 	uint64_t scale = k->unit_ms ? 1000 / k->unit_ms : 1; /* key units per alias unit */
 	uint64_t x, lo = (k->min + scale - 1) / scale, hi = k->max / scale;
+	if (a->hi) {
+		lo = a->lo;
+		hi = a->hi;
+	}
 	const char *unit = k->unit_ms ? " s" : "";
 	char s[SHOW_BUF];
 	int ret =
@@ -1667,6 +1706,12 @@ int conf_defaults(struct conf *c)
 	c->auth_nalgs = 2;
 	c->auth_refuse_rfc2069 = false;
 	c->accounts_file = strdup("");
+	c->uplinks_file = strdup("");
+	c->uplink_expire_s = 0;
+	c->uplink_retry_s = 60;
+	c->uplink_privacy = 0;
+	c->uplink_send_unregister = true;
+	c->uplink_auth_retry = 2;
 	c->redis_host = strdup("");
 	c->redis_port = 6379;
 	c->redis_unix = strdup("");
@@ -1675,7 +1720,8 @@ int conf_defaults(struct conf *c)
 	c->redis_prefix = strdup("sipring:");
 	if (!c->node_name || !c->listen || !c->advertised_host || !c->server_header ||
 	    !c->spool_dir || !c->auth_realm || !c->auth_secret || !c->accounts_file ||
-	    !c->redis_host || !c->redis_unix || !c->redis_password || !c->redis_prefix) {
+	    !c->uplinks_file || !c->redis_host || !c->redis_unix || !c->redis_password ||
+	    !c->redis_prefix) {
 		conf_free(c);
 		return -ENOMEM;
 	}
@@ -1736,6 +1782,7 @@ void conf_free(struct conf *c)
 	free(c->auth_realm);
 	free(c->auth_secret);
 	free(c->accounts_file);
+	free(c->uplinks_file);
 	free(c->redis_host);
 	free(c->redis_unix);
 	free(c->redis_password);

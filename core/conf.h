@@ -136,6 +136,19 @@ struct conf {
 					    * also read from Redis at start and this often;
 					    * 0 = at start and on reload only; default 60 s */
 
+	/* uplinks: sipring registering to upstream carriers (core/uplink.h, docs/uplinks.md) */
+	char *uplinks_file;	     /* uplinks.file: the uplinks YAML, "" = none (default) */
+	uint32_t uplink_expire_s;    /* uplinks.expire: 0 = auto (default), else 20..7200 s;
+				     * SS_SIP_USER_AGENT_EXPIRE */
+	uint32_t uplink_retry_s;     /* uplinks.retry_delay: after a failure, default 60 s,
+				     * 1..3600 s; SS_SIP_USER_AGENT_RETRY_DELAY (30..600) */
+	int uplink_privacy;	     /* uplinks.privacy: enum uplink_privacy (ignore, id, none);
+				     * SS_SIP_USER_AGENT_PRIVACY */
+	bool uplink_send_unregister; /* uplinks.send_unregister, default true;
+				      * SS_SIP_USER_AGENT_SEND_UNREGISTER */
+	unsigned uplink_auth_retry;  /* uplinks.auth_retry: challenges to credentials before an
+				      * attempt fails, 1..10, default 2 */
+
 	/* redis (registrations; later the other stores), "" host and socket = none */
 	char *redis_host;     /* redis.host: an IP address, default "" */
 	uint16_t redis_port;  /* redis.port, default 6379 */

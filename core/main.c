@@ -38,6 +38,7 @@
 
 #define HANDOVER_SLOTS 1024
 #define TRACE_SLOTS    4096
+#define UPQ_SLOTS      16384 /* uplink REGISTERs (and their results) in flight per worker */
 #define REGQ_SLOTS     65536 /* registrar changes a worker may queue for the service thread */
 #define UDP_SOCKBUF    (4 << 20)
 
@@ -288,6 +289,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	if (check && c.uplinks_file && *c.uplinks_file) {
+		struct uplink_defs ud;
+		if (uplink_defs_load(c.uplinks_file, &ud, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			conf_free(&c);
+			return 1;
+		}
+		uplink_defs_free(&ud);
+	}
 	if (check) {
 		printf("%s: configuration ok\n", path);
 		conf_free(&c);
@@ -325,7 +335,9 @@ int main(int argc, char **argv)
 		if (w->wake_fd < 0 || ring_init(&w->trace, TRACE_SLOTS, sizeof(void *)) < 0 ||
 		    ring_init(&w->regq, REGQ_SLOTS, sizeof(void *)) < 0 ||
 		    !(w->pend = calloc(REGQ_SLOTS, sizeof(*w->pend))) ||
-		    ring_init(&w->kaq, REGQ_SLOTS, sizeof(void *)) < 0) {
+		    ring_init(&w->kaq, REGQ_SLOTS, sizeof(void *)) < 0 ||
+		    ring_init(&w->upq, UPQ_SLOTS, sizeof(void *)) < 0 ||
+		    ring_init(&w->upres, UPQ_SLOTS, sizeof(void *)) < 0) {
 			fprintf(stderr, "sipring: %s\n", strerror(errno));
 			return 1;
 		}
@@ -411,6 +423,8 @@ int main(int argc, char **argv)
 
 	s = atomic_load(&d.snap);
 	accounts_free(s->accounts);
+	uplink_defs_free(&s->uplinks);
+	uplink_index_free(s->uplink_ix);
 	conf_free(&s->conf);
 	free(s);
 	service_registrar_fini(&d);
@@ -426,6 +440,13 @@ int main(int argc, char **argv)
 			ring_release(&d.workers[i].kaq);
 		}
 		ring_fini(&d.workers[i].kaq);
+		struct uplink_req **uq;
+		while ((uq = ring_peek(&w->upq))) {
+			free(*uq);
+			ring_release(&w->upq);
+		}
+		ring_fini(&w->upq);
+		ring_fini(&w->upres); /* emptied by the service thread */
 		close(d.workers[i].wake_fd);
 		ring_fini(&d.workers[i].trace);
 	}

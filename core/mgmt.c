@@ -187,6 +187,7 @@ static void stats_total(const struct mgmt_source *src, struct stats *t)
 		SUM(txn_timeouts);
 		SUM(ka[0]);
 		SUM(ka[1]);
+		SUM(uplink_requests);
 #undef SUM
 	}
 }
@@ -406,6 +407,29 @@ static int render(const struct mgmt_source *src, struct util *util, char **out, 
 	one(&b, "sipring_location_keepalive_removed_total", "counter",
 	    "Bindings removed after registrar.keepalive.failures unanswered keepalives.",
 	    NODE(src, reg_ka_removed));
+	{
+		static const char *const st[6] = { "registering",  "registered", "unregistering",
+						   "unregistered", "failed",	 "disabled" };
+		static const char *const rs[5] = { "ok", "rejected", "auth_failed", "timeout",
+						   "error" };
+		family(&b, "sipring_uplinks", "gauge",
+		       "Uplinks (outbound registrations) by state.");
+		for (unsigned k = 0; k < 6; k++)
+			mbuf_printf(&b, "sipring_uplinks{state=\"%s\"} %llu\n", st[k],
+				    (unsigned long long)NODE(src, uplinks[k]));
+		family(&b, "sipring_uplink_registers_total", "counter",
+		       "Registration attempts to uplinks, by result.");
+		for (unsigned k = 0; k < 5; k++)
+			mbuf_printf(&b, "sipring_uplink_registers_total{result=\"%s\"} %llu\n",
+				    rs[k], (unsigned long long)NODE(src, uplink_registers[k]));
+		family(&b, "sipring_uplink_unregisters_total", "counter",
+		       "Unregistrations (Expires: 0) sent to uplinks, by result.");
+		for (unsigned k = 0; k < 5; k++)
+			mbuf_printf(&b, "sipring_uplink_unregisters_total{result=\"%s\"} %llu\n",
+				    rs[k], (unsigned long long)NODE(src, uplink_unregisters[k]));
+		one(&b, "sipring_uplink_requests_total", "counter",
+		    "Requests received for the contact of an uplink.", t->uplink_requests);
+	}
 	one(&b, "sipring_transactions", "gauge", "Transactions in the workers' tables.",
 	    t->txn_active);
 	one(&b, "sipring_transaction_retransmissions_total", "counter",

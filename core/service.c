@@ -4,6 +4,7 @@
  */
 #include "service.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <poll.h>
@@ -19,6 +20,7 @@
 
 #include "core/log.h"
 #include "core/mgmt.h"
+#include "core/uplink_api.h"
 #include "storage/accounts_redis.h"
 #include "storage/location_redis.h"
 #include "storage/suspend_redis.h"
@@ -73,6 +75,11 @@ struct service {
 		uint64_t epoch; /* free once every worker's acc_seen reaches it */
 	} acc_retired[8];
 	unsigned acc_nretired;
+	/* uplinks: outbound registrations (core/uplink.h) */
+	struct uplink_mgr *up;
+	struct uplink_api up_api;
+	int64_t up_next;  /* ms until the manager's next action, -1 none */
+	uint64_t up_wake; /* workers given jobs (bit per worker, first 64) */
 };
 
 static void wake_all(struct daemon *d);
@@ -118,6 +125,8 @@ struct snap *service_snap_new(struct conf *c, uint64_t gen, const struct snap_ad
 static void snap_free(struct snap *s)
 {
 	accounts_free(s->accounts);
+	uplink_defs_free(&s->uplinks);
+	uplink_index_free(s->uplink_ix);
 	conf_free(&s->conf);
 	free(s);
 }
@@ -152,6 +161,19 @@ int service_snap_prepare(struct snap *s, const struct snap *prev, char *err, siz
 		      "registrar.authenticate is on and accounts.file is not set: every REGISTER "
 		      "will be challenged and refused",
 		      NULL);
+	}
+	memset(&s->uplinks, 0, sizeof(s->uplinks));
+	s->uplink_ix = NULL;
+	if (c->uplinks_file && *c->uplinks_file) {
+		ret = uplink_defs_load(c->uplinks_file, &s->uplinks, err, errlen);
+		if (ret < 0)
+			return ret;
+		if (s->uplinks.n && !(s->uplink_ix = uplink_index_build(&s->uplinks))) {
+			snprintf(err, errlen, "%s: out of memory", c->uplinks_file);
+			return -ENOMEM;
+		}
+		LOG_I("uplink", "uplinks loaded", "file=\"%s\" uplinks=%u", c->uplinks_file,
+		      s->uplinks.n);
 	}
 	return 0;
 }
@@ -580,6 +602,162 @@ static bool regq_pending(struct daemon *d)
 	return false;
 }
 
+/* ---- uplinks ---- */
+
+static int up_send(void *arg, unsigned worker, struct uplink_req *r)
+{
+	struct service *sv = arg;
+	struct worker *w = &sv->d->workers[worker % sv->d->nworkers];
+	struct uplink_req **slot = ring_reserve(&w->upq);
+	if (!slot)
+		return -ENOBUFS;
+	*slot = r;
+	ring_commit(&w->upq);
+	sv->up_wake |= 1ull << (w->id & 63);
+	return 0;
+}
+
+/* A literal address (IPv6 with or without brackets). Names wait for domain
+ * management (docs/uplinks.md). */
+static int up_resolve(void *arg, const char *host, uint16_t port, uint8_t transport,
+		      struct sockaddr_storage *ss, socklen_t *len)
+{
+	(void)arg;
+	(void)transport;
+	char h[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(host);
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(h)) {
+		memcpy(h, host + 1, n - 2);
+		h[n - 2] = 0;
+	} else {
+		snprintf(h, sizeof(h), "%s", host);
+	}
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, h, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		*len = sizeof(*s4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, h, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		*len = sizeof(*s6);
+		return 0;
+	}
+	return -EHOSTUNREACH;
+}
+
+static bool sa_any(const struct sockaddr_storage *a)
+{
+	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &any6, sizeof(any6));
+}
+
+/* Our address toward dest and our listen port for the transport. */
+static int up_local(void *arg, const struct sockaddr *dest, uint8_t transport, char *host,
+		    size_t cap, uint16_t *port)
+{
+	struct service *sv = arg;
+	const struct conf *c = &atomic_load(&sv->d->snap)->conf;
+	const struct conf_listen *l = NULL;
+	for (unsigned i = 0; i < c->nlisten && !l; i++)
+		if (c->listen[i].proto == transport &&
+		    c->listen[i].addr.ss_family == dest->sa_family)
+			l = &c->listen[i];
+	if (!l)
+		return -EAFNOSUPPORT;
+	struct sockaddr_storage me = l->addr;
+	*port = ntohs(me.ss_family == AF_INET ? ((struct sockaddr_in *)&me)->sin_port
+					      : ((struct sockaddr_in6 *)&me)->sin6_port);
+	if (c->advertised_host && *c->advertised_host) {
+		snprintf(host, cap, "%s", c->advertised_host);
+		return 0;
+	}
+	if (sa_any(&me)) {
+		/* The address the kernel would send from: a connected UDP socket. */
+		int fd = socket(dest->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		socklen_t sl = sizeof(me);
+		int ok = fd >= 0 &&
+			 connect(fd, dest,
+				 dest->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+							    : sizeof(struct sockaddr_in6)) == 0 &&
+			 getsockname(fd, (struct sockaddr *)&me, &sl) == 0;
+		if (fd >= 0)
+			close(fd);
+		if (!ok)
+			return -errno;
+	}
+	char ip[INET6_ADDRSTRLEN];
+	if (me.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&me)->sin_addr, ip, sizeof(ip));
+		snprintf(host, cap, "%s", ip);
+	} else {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&me)->sin6_addr, ip, sizeof(ip));
+		snprintf(host, cap, "[%s]", ip);
+	}
+	return 0;
+}
+
+static void up_params(const struct conf *c, struct uplink_params *p)
+{
+	*p = (struct uplink_params){
+		.expire_s = c->uplink_expire_s,
+		.retry_delay_ms = c->uplink_retry_s * 1000,
+		.privacy = (uint8_t)c->uplink_privacy,
+		.send_unregister = c->uplink_send_unregister,
+		.auth_retry = c->uplink_auth_retry,
+		.max_forwards = c->max_forwards,
+		.user_agent = c->server_header ? c->server_header : "",
+	};
+}
+
+static void up_apply(struct service *sv, const struct snap *s)
+{
+	struct uplink_params p;
+	up_params(&s->conf, &p);
+	int ret = uplink_mgr_apply(sv->up, &s->uplinks, &p, now_ms());
+	if (ret < 0)
+		LOG_E("uplink", "cannot apply the uplinks", "error=\"%s\"", strerror(-ret));
+	sv->up_next = 0;
+}
+
+static const struct uplink_ops up_ops = {
+	.send = up_send,
+	.resolve = up_resolve,
+	.local = up_local,
+};
+
+/* Take the workers' results, send what is due, keep the gauges. */
+static void uplinks(struct service *sv)
+{
+	struct daemon *d = sv->d;
+	if (!sv->up)
+		return;
+	uint64_t now = now_ms();
+	sv->up_wake = 0;
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct uplink_res **slot;
+		while ((slot = ring_peek(&d->workers[i].upres))) {
+			struct uplink_res *r = *slot;
+			ring_release(&d->workers[i].upres);
+			uplink_mgr_result(sv->up, r, now);
+		}
+	}
+	sv->up_next = uplink_mgr_run(sv->up, now);
+	for (unsigned i = 0; i < d->nworkers; i++)
+		if (sv->up_wake & (1ull << (i & 63)))
+			worker_wake(&d->workers[i]);
+	uplink_mgr_states(sv->up, d->node.uplinks);
+	const struct uplink_counters *k = uplink_mgr_counters(sv->up);
+	memcpy(d->node.uplink_registers, k->registers, sizeof(d->node.uplink_registers));
+	memcpy(d->node.uplink_unregisters, k->unregisters, sizeof(d->node.uplink_unregisters));
+}
+
 /* ---- trace ---- */
 
 static void trace_drain(struct service *sv)
@@ -739,6 +917,8 @@ static void reload(struct service *sv)
 	}
 	trace_apply(sv, s);
 	publish(sv, s);
+	if (sv->up && !atomic_load(&d->stop))
+		up_apply(sv, s);
 	d->node.reloads_ok++;
 	LOG_I("service", "configuration reloaded", "file=\"%s\" generation=%llu", n->file,
 	      (unsigned long long)s->gen);
@@ -813,6 +993,13 @@ static int mgmt_up(struct service *sv, struct mgmt_source *src)
 	if (ret < 0)
 		LOG_E("mgmt", "cannot add the registrar's routes", "error=\"%s\"", strerror(-ret));
 #endif
+	if (sv->up) {
+		sv->up_api = (struct uplink_api){ .mgr = sv->up, .now_ms = now_ms };
+		ret = uplink_api_init(&sv->up_api, sv->mgmt);
+		if (ret < 0)
+			LOG_E("mgmt", "cannot add the uplinks' routes", "error=\"%s\"",
+			      strerror(-ret));
+	}
 	return 0;
 }
 
@@ -845,6 +1032,12 @@ static void begin_stop(struct service *sv, int sig)
 		d->node.stopping = 1;
 		LOG_I("service", "stopping", "signal=%s deadline_ms=%u", strsignal(sig),
 		      s->conf.stop_deadline_ms);
+		if (sv->up) {
+			unsigned n = uplink_mgr_stop(sv->up, now_ms());
+			if (n)
+				LOG_I("uplink", "unregistering", "uplinks=%u", n);
+			uplinks(sv);
+		}
 		wake_all(d);
 	} else if (stop == 1) {
 		LOG_W("service", "second stop signal: leaving now", NULL);
@@ -855,11 +1048,16 @@ static void begin_stop(struct service *sv, int sig)
 
 int service_run(struct daemon *d, int sigfd)
 {
-	struct service sv = { .d = d };
+	struct service sv = { .d = d, .up_next = -1 };
 	struct mgmt_source src;
 	int status = 0;
 
 	trace_apply(&sv, atomic_load(&d->snap));
+	sv.up = uplink_mgr_new(d->nworkers, &up_ops, &sv);
+	if (!sv.up)
+		LOG_E("uplink", "out of memory: no outbound registrations", NULL);
+	else
+		up_apply(&sv, atomic_load(&d->snap));
 	if (mgmt_up(&sv, &src) < 0) {
 		atomic_store(&d->stop, 2);
 		wake_all(d);
@@ -887,6 +1085,8 @@ int service_run(struct daemon *d, int sigfd)
 			if (t >= 0 && t < timeout)
 				timeout = t;
 		}
+		if (sv.up_next >= 0 && sv.up_next < timeout)
+			timeout = (int)sv.up_next;
 		if (d->loc) {
 			int64_t next = location_next_expiry(d->loc) - real_ms();
 			if (next < timeout)
@@ -914,6 +1114,7 @@ int service_run(struct daemon *d, int sigfd)
 		if (sv.mgmt)
 			mgmt_process(sv.mgmt);
 		registrations(&sv);
+		uplinks(&sv);
 		acc_refresh(&sv, false);
 		if (d->loc_redis) {
 			location_redis_process(d->loc_redis, rev);
@@ -929,8 +1130,14 @@ int service_run(struct daemon *d, int sigfd)
 			sv.last_flush_ms = now;
 		}
 		reclaim(&sv);
-		if (atomic_load(&d->stop) == 1 && (all_drained(d) || now >= sv.deadline_ms)) {
-			if (!all_drained(d))
+		bool up_busy = sv.up && uplink_mgr_busy(sv.up);
+		if (atomic_load(&d->stop) == 1 &&
+		    ((all_drained(d) && !up_busy) || now >= sv.deadline_ms)) {
+			if (up_busy)
+				LOG_W("uplink",
+				      "stop deadline reached with unregistrations unanswered",
+				      "uplinks=%u", uplink_mgr_busy(sv.up));
+			else if (!all_drained(d))
 				LOG_W("service", "stop deadline reached with work left", NULL);
 			atomic_store(&d->stop, 2);
 			wake_all(d);
@@ -938,6 +1145,14 @@ int service_run(struct daemon *d, int sigfd)
 	}
 	for (unsigned i = 0; i < d->nworkers; i++)
 		pthread_join(d->workers[i].thread, NULL);
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct uplink_res **slot;
+		while ((slot = ring_peek(&d->workers[i].upres))) {
+			free(*slot);
+			ring_release(&d->workers[i].upres);
+		}
+	}
+	uplink_mgr_free(sv.up);
 	/* The last changes, then give Redis a moment to take them. */
 	while (d->loc && regq_pending(d))
 		registrations(&sv);

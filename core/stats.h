@@ -58,6 +58,7 @@ struct stats {
 	uint64_t txn_retransmissions;	/* messages sent again by transactions */
 	uint64_t txn_timeouts;		/* Timer B, F, H fired */
 	uint64_t ka[2];			/* keepalive OPTIONS answered [0], failed [1] */
+	uint64_t uplink_requests;	/* requests to an uplink's contact user */
 };
 
 /* Single writer: a relaxed load and store, no locked instruction. */
@@ -76,6 +77,10 @@ struct stats_node {
 	uint64_t reg_rejected;	  /* changes the table refused (out of order, full) */
 	uint64_t reg_ka_removed;  /* bindings removed after keepalive failures */
 	uint64_t redis_connected; /* gauge: 1 while the location's Redis connection is up */
+	/* uplinks (core/uplink.h), written by the service thread */
+	uint64_t uplinks[6];		/* gauge by enum uplink_state */
+	uint64_t uplink_registers[5];	/* registration attempts by enum uplink_result */
+	uint64_t uplink_unregisters[5]; /* unregistrations by enum uplink_result */
 };
 
 #define STAT_ADD(s, field, n)                                                               \

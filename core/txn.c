@@ -518,6 +518,13 @@ int txn_table_init(struct txn_table *tab, uint32_t cap, const struct txn_timers 
 	return 0;
 }
 
+void txn_table_end_all(struct txn_table *tab)
+{
+	for (uint32_t i = 0; tab->slab && i < tab->fresh; i++)
+		if (tab->slab[i].flags & F_USED)
+			finish(tab, &tab->slab[i]);
+}
+
 void txn_table_fini(struct txn_table *tab)
 {
 	if (!tab->slab)

@@ -168,6 +168,10 @@ enum txn_input {
 int txn_table_init(struct txn_table *tab, uint32_t cap, const struct txn_timers *timers,
 		   const struct txn_ops *ops, void *arg, struct timer_wheel *wheel);
 
+/* End every transaction now, each with its `terminated` callback (the TU frees
+ * what it kept with them); the table stays usable. */
+void txn_table_end_all(struct txn_table *tab);
+
 /* Free every transaction (their timers deleted, no callback) and the table. */
 void txn_table_fini(struct txn_table *tab);
 

@@ -697,9 +697,64 @@ static void ka_report(struct worker *w, struct reg_op *job, bool ok)
 		STAT_INC(w->stats, ka[ok ? 0 : 1]);
 }
 
+/*
+ * A transaction's user pointer is a keepalive job (struct reg_op *) or, with
+ * the low bit set, an uplink REGISTER (struct uplink_req *).
+ */
+#define UP_TAG ((uintptr_t)1)
+
+static struct uplink_req *up_of(void *user)
+{
+	return ((uintptr_t)user & UP_TAG) ? (struct uplink_req *)((uintptr_t)user & ~UP_TAG) : NULL;
+}
+
+/* Hand an uplink result to the service thread (kept aside when its ring is full). */
+static void up_report(struct worker *w, struct uplink_res *res)
+{
+	if (!res)
+		return; /* no memory: the manager gives the request up after its deadline */
+	while (w->nupres_wait) {
+		struct uplink_res **slot = ring_reserve(&w->upres);
+		if (!slot)
+			break;
+		*slot = w->upres_wait[0];
+		ring_commit(&w->upres);
+		memmove(w->upres_wait, w->upres_wait + 1,
+			--w->nupres_wait * sizeof(*w->upres_wait));
+	}
+	struct uplink_res **slot = w->nupres_wait ? NULL : ring_reserve(&w->upres);
+	if (slot) {
+		*slot = res;
+		ring_commit(&w->upres);
+	} else {
+		struct uplink_res **v = realloc(w->upres_wait, (w->nupres_wait + 1) * sizeof(*v));
+		if (!v) {
+			free(res);
+			return;
+		}
+		w->upres_wait = v;
+		v[w->nupres_wait++] = res;
+	}
+	w->kick_service = true;
+}
+
+/* The uplink REGISTER of t ended with res (NULL: no memory). */
+static void up_done(struct worker *w, struct txn *t, struct uplink_req *r, struct uplink_res *res)
+{
+	txn_set_user(t, NULL);
+	free(r);
+	up_report(w, res);
+}
+
 static void txn_response(void *arg, struct txn *t, const struct sip_msg *m)
 {
 	struct worker *w = arg;
+	struct uplink_req *up = up_of(txn_user(t));
+	if (up) {
+		if (m->status >= 200)
+			up_done(w, t, up, uplink_res_from(up, m));
+		return;
+	}
 	struct reg_op *job = txn_user(t);
 	if (job && m->status >= 200) {
 		ka_report(w, job, true); /* any final answer: the flow works */
@@ -708,8 +763,16 @@ static void txn_response(void *arg, struct txn *t, const struct sip_msg *m)
 	}
 }
 
-static void txn_failed(struct worker *w, struct txn *t)
+static void txn_failed(struct worker *w, struct txn *t, bool timeout)
 {
+	struct uplink_req *up = up_of(txn_user(t));
+	if (up) {
+		up_done(w, t, up,
+			timeout ? uplink_res_local(up, 408, "Request Timeout (no answer)")
+				: uplink_res_local(up, 503,
+						   "Service Unavailable (transport error)"));
+		return;
+	}
 	struct reg_op *job = txn_user(t);
 	if (job) {
 		ka_report(w, job, false);
@@ -722,20 +785,27 @@ static void txn_timeout(void *arg, struct txn *t)
 {
 	struct worker *w = arg;
 	STAT_INC(w->stats, txn_timeouts);
-	txn_failed(w, t);
+	txn_failed(w, t, true);
 }
 
 static void txn_transport_error(void *arg, struct txn *t)
 {
 	struct worker *w = arg;
 	STAT_INC(w->stats, tx_errors);
-	txn_failed(w, t);
+	txn_failed(w, t, false);
 }
 
 static void txn_terminated(void *arg, struct txn *t)
 {
-	(void)arg;
-	free(txn_user(t)); /* a keepalive that ended without an answer being told */
+	struct worker *w = arg;
+	struct uplink_req *up = up_of(txn_user(t));
+	if (up && w->exiting) {
+		txn_set_user(t, NULL);
+		free(up);
+	} else if (up) { /* ended without an outcome told: never leave one hanging */
+		up_done(w, t, up, uplink_res_local(up, 503, "Service Unavailable (ended)"));
+	} else
+		free(txn_user(t)); /* a keepalive that ended without an answer being told */
 }
 
 /*
@@ -838,6 +908,132 @@ static void drain_keepalives(struct worker *w)
 	}
 }
 
+/* The private UDP socket of this worker for a family (uio index), or -1. */
+static int private_udp(const struct worker *w, int family)
+{
+	for (unsigned k = 0; k < w->nsocks; k++) {
+		if (!w->socks[k].private_ || w->socks[k].proto != CONF_UDP || w->udp_index[k] < 0)
+			continue;
+		const struct conf_listen *l = &w->snap->conf.listen[w->socks[k].listen];
+		if (w->socks[k].listen < w->snap->conf.nlisten && l->addr.ss_family == family)
+			return w->udp_index[k];
+	}
+	return -1;
+}
+
+static bool sa_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+	return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
+}
+
+/* The outgoing connection to `to`, opened when there is none. NULL: -errno in *err. */
+static struct uio_conn *up_conn(struct worker *w, const struct sockaddr_storage *to,
+				socklen_t tolen, int *err)
+{
+	struct upconn *freeslot = NULL;
+	for (unsigned i = 0; i < w->nupconn; i++) {
+		struct upconn *e = &w->upconn[i];
+		if (!e->conn) {
+			freeslot = freeslot ? freeslot : e;
+			continue;
+		}
+		struct uio_conn *c = conn_find(w, e->conn);
+		if (!c || c->closing) {
+			e->conn = 0;
+			freeslot = freeslot ? freeslot : e;
+			continue;
+		}
+		if (sa_same(&e->to, to))
+			return c;
+	}
+	if (!freeslot) {
+		struct upconn *v = realloc(w->upconn, (w->nupconn + 1) * sizeof(*v));
+		if (!v) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+		w->upconn = v;
+		freeslot = &v[w->nupconn++];
+	}
+	struct uio_conn *c = uio_connect(&w->io, (const struct sockaddr *)to, tolen, err);
+	if (!c)
+		return NULL;
+	freeslot->to = *to;
+	freeslot->conn = conn_id(c);
+	/* Requests from the uplink come back on it: the idle timeout spares it. */
+	w->conn_hold[c->idx] = UINT64_MAX;
+	return c;
+}
+
+/* Send an uplink's REGISTER (job r) as a client transaction. */
+static void uplink_send(struct worker *w, struct uplink_req *r)
+{
+	struct txn_dest dest;
+	memset(&dest, 0, sizeof(dest));
+	memcpy(&dest.addr, &r->dest,
+	       r->destlen <= sizeof(dest.addr) ? r->destlen : sizeof(dest.addr));
+	uint16_t via_port = r->via_port;
+	struct uio_conn *c = NULL;
+	int err = 0;
+	if (r->transport == CONF_TCP) {
+		c = up_conn(w, &r->dest, r->destlen, &err);
+		if (!c) {
+			struct uplink_res *res =
+				uplink_res_local(r, 503, "Service Unavailable (cannot connect)");
+			free(r);
+			up_report(w, res);
+			return;
+		}
+		dest.conn = conn_id(c);
+		dest.transport = CONF_TCP;
+	} else {
+		int sock = private_udp(w, r->dest.ss_family);
+		if (sock < 0) {
+			struct uplink_res *res = uplink_res_local(
+				r, 503, "Service Unavailable (no UDP socket for the family)");
+			free(r);
+			up_report(w, res);
+			return;
+		}
+		dest.sock = (uint16_t)sock;
+		dest.transport = CONF_UDP;
+		for (unsigned k = 0; k < w->nsocks; k++)
+			if (w->udp_index[k] == sock)
+				via_port = w->socks[k].port;
+	}
+	char branch[48], buf[8192];
+	int bl = txn_branch_make(w->id, w->branch_ctr++, branch, sizeof(branch));
+	int n = bl < 0 ? -ENOBUFS : uplink_req_format(r, branch, via_port, buf, sizeof(buf));
+	struct txn *t = NULL;
+	int ret = n < 0 ? n
+			: txn_client_start(&w->txn, buf, (size_t)n, SIP_METHOD_REGISTER,
+					   sv_make(branch, (size_t)bl), &dest, c != NULL, &t);
+	if (ret < 0) {
+		struct uplink_res *res = uplink_res_local(r, 503, "Service Unavailable (not sent)");
+		free(r);
+		up_report(w, res);
+		return;
+	}
+	txn_set_user(t, (void *)((uintptr_t)r | UP_TAG));
+}
+
+static void drain_uplinks(struct worker *w)
+{
+	struct uplink_req **slot;
+	while ((slot = ring_peek(&w->upq))) {
+		struct uplink_req *r = *slot;
+		ring_release(&w->upq);
+		uplink_send(w, r);
+	}
+}
+
 static const struct txn_ops worker_txn_ops = {
 	.send = txn_send,
 	.deliver_request = txn_deliver,
@@ -888,6 +1084,14 @@ static void handle_request(struct worker *w, const struct origin *o, const struc
 		struct sip_build_field f = { SV_LIT("Unsupported"), sv_make(buf, len) };
 		reply(w, o, m, 420, (struct sv){ NULL, 0 }, &f, 1);
 		return;
+	}
+	if (w->snap->uplink_ix) {
+		/* A request to the contact we registered with an uplink: the uplink's
+		 * (call control will route by it). */
+		struct sip_uri u;
+		if (sip_uri_parse(m->ruri, &u, NULL) == 0 &&
+		    uplink_index_find(w->snap->uplink_ix, u.user))
+			STAT_INC(w->stats, uplink_requests);
 	}
 	switch (m->method) {
 	case SIP_METHOD_OPTIONS: {
@@ -1081,7 +1285,9 @@ static void idle_expired(struct timer *t, void *arg)
 	uint32_t idx = (uint32_t)(t - w->conn_timers);
 	struct uio_conn *c = &w->io.conns[idx];
 	if (w->conn_hold[idx] > w->now_ms && c->open && !c->closing) {
-		timer_add(&w->tw, t, w->conn_hold[idx]); /* it carries a binding */
+		/* it carries a binding, or it is ours to an uplink (held for good) */
+		uint64_t idle = w->now_ms + (uint64_t)w->snap->conf.tcp_idle_timeout_s * 1000;
+		timer_add(&w->tw, t, w->conn_hold[idx] < idle ? w->conn_hold[idx] : idle);
 		return;
 	}
 	if (c->open && !c->closing) {
@@ -1093,13 +1299,14 @@ static void idle_expired(struct timer *t, void *arg)
 static void on_tcp_open(void *arg, struct uio_conn *c)
 {
 	struct worker *w = arg;
-	STAT_INC(w->stats, tcp_accepted);
+	if (!c->outgoing)
+		STAT_INC(w->stats, tcp_accepted);
 	STAT_SET(w->stats, tcp_active, uio_nconns(&w->io));
 	struct timer *t = &w->conn_timers[c->idx];
-	w->conn_hold[c->idx] = 0;
+	w->conn_hold[c->idx] = c->outgoing ? UINT64_MAX : 0;
 	timer_init(t, idle_expired, w);
 	timer_add(&w->tw, t, w->now_ms + (uint64_t)w->snap->conf.tcp_idle_timeout_s * 1000);
-	if (w->stopping)
+	if (w->stopping && !c->outgoing)
 		uio_close(&w->io, c);
 }
 
@@ -1107,6 +1314,8 @@ static void on_tcp_close(void *arg, struct uio_conn *c, int reason)
 {
 	struct worker *w = arg;
 	(void)reason;
+	if (c->connecting) /* an outgoing connect that failed: tcp_open never came */
+		return;
 	timer_del(&w->tw, &w->conn_timers[c->idx]);
 	STAT_INC(w->stats, tcp_closed);
 	STAT_SET(w->stats, tcp_active, uio_nconns(&w->io) - 1);
@@ -1200,6 +1409,7 @@ static void on_wake(void *arg)
 {
 	drain_handover(arg);
 	drain_keepalives(arg);
+	drain_uplinks(arg);
 }
 
 static const struct uio_ops worker_ops = {
@@ -1248,6 +1458,7 @@ void *worker_main(void *arg)
 		.max_conns = cf->tcp_max_connections,
 		.tcp_max_buffer = cf->tcp_max_buffer,
 		.wake_fd = w->wake_fd,
+		.connect_timeout_ms = cf->timer_f_ms, /* uplinks over TCP: as long as a request */
 	};
 	w->conn_timers = calloc(cf->tcp_max_connections, sizeof(*w->conn_timers));
 	w->conn_hold = calloc(cf->tcp_max_connections, sizeof(*w->conn_hold));
@@ -1347,7 +1558,15 @@ void *worker_main(void *arg)
 	sample_cpu(w, clock_ns(CLOCK_MONOTONIC));
 	/* Hand the last sends to the kernel before closing. */
 	uio_wait(&w->io, 0);
+	w->exiting = true;
+	txn_table_end_all(&w->txn); /* frees the jobs kept with transactions */
 	txn_table_fini(&w->txn);
+	while (w->nupres_wait)
+		free(w->upres_wait[--w->nupres_wait]);
+	free(w->upres_wait);
+	w->upres_wait = NULL;
+	free(w->upconn);
+	w->upconn = NULL;
 	auth_nc_free(&w->nc);
 	uio_fini(&w->io);
 	free(w->conn_timers);

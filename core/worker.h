@@ -37,6 +37,7 @@
 #include "core/stats.h"
 #include "core/suspend.h"
 #include "core/txn.h"
+#include "core/uplink.h"
 #include "core/timer.h"
 #include "core/trace.h"
 #include "drivers/uring.h"
@@ -69,6 +70,9 @@ struct snap {
 	/* The registrar's: loaded with the configuration, replaced on reload. */
 	struct accounts *accounts; /* accounts.file, NULL when none */
 	struct auth_ctx auth;	   /* from auth.*; the nonce key survives reloads */
+	/* The uplinks file (uplinks.file), and its contact users for the workers. */
+	struct uplink_defs uplinks;
+	struct uplink_index *uplink_ix; /* NULL when there are no uplinks */
 };
 
 /* What one socket of a worker is. */
@@ -125,6 +129,8 @@ struct worker {
 	uint64_t pend_head, pend_tail;
 	uint64_t pend_from; /* reg_applied when the current REGISTER began */
 	struct ring kaq;    /* service -> worker: struct reg_op * (keepalive OPTIONS to send) */
+	struct ring upq;    /* service -> worker: struct uplink_req * (REGISTERs to uplinks) */
+	struct ring upres;  /* worker -> service: struct uplink_res * (their outcomes) */
 
 	/* worker thread only */
 	struct uio io;
@@ -135,6 +141,7 @@ struct worker {
 	uint64_t *conn_hold;	   /* per connection slot: kept open until (ms): a binding */
 	uint64_t now_ms;
 	bool stopping;
+	bool exiting; /* the loop is over: transactions end without reporting */
 	uint64_t cpu_ns0, wall_ns0, last_sample_ns;
 	uint64_t to_tag_salt;
 	int64_t real_ms;      /* CLOCK_REALTIME of this loop pass (registrations) */
@@ -144,6 +151,15 @@ struct worker {
 	struct auth_nc nc;    /* digest nonce-counts seen by this worker */
 	struct reg_reply rr;  /* the registrar's answer being built */
 	uint64_t branch_ctr;  /* of the branches of requests we send */
+	/* Outgoing TCP connections to uplinks, by destination (few: linear). */
+	struct upconn {
+		struct sockaddr_storage to;
+		uint64_t conn; /* conn_id(), 0 = free entry */
+	} * upconn;
+	unsigned nupconn;
+	/* Results that did not fit in upres (the service thread was behind), oldest first. */
+	struct uplink_res **upres_wait;
+	unsigned nupres_wait;
 };
 
 struct daemon {

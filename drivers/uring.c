@@ -20,7 +20,9 @@ enum uio_op {
 	OP_UDP_TX,
 	OP_TCP_TX,
 	OP_WAKE,
-	OP_IGNORE, /* cancellations: their own completion means nothing */
+	OP_IGNORE,	    /* cancellations: their own completion means nothing */
+	OP_CONNECT,	    /* idx: connection slot */
+	OP_CONNECT_TIMEOUT, /* the link timeout of a connect; idx: connection slot */
 };
 
 #define UD(op, gen, idx) \
@@ -318,7 +320,7 @@ int uio_send_tcp(struct uio *io, struct uio_conn *c, const struct iovec *iov, un
 	else
 		c->txq_head = t;
 	c->txq_tail = t;
-	if (idle)
+	if (idle && !c->connecting)
 		tcp_send_head(io, c);
 	return 0;
 }
@@ -339,6 +341,7 @@ static void conn_release(struct uio *io, struct uio_conn *c, int reason)
 	c->fd = -1;
 	conn_free_buffers(io, c);
 	c->open = c->closing = c->recv_armed = c->aborted = false;
+	c->outgoing = c->connecting = false;
 	c->gen++;
 	io->conn_free[io->nconn_free++] = c->idx;
 	io->nconns--;
@@ -355,6 +358,21 @@ void uio_close(struct uio *io, struct uio_conn *c)
 	if (!c->open || c->closing)
 		return;
 	c->closing = true;
+	if (c->connecting) {
+		/* Abandon the connect: cancelling it (and so its link timeout)
+		 * completes it, which releases the slot. When it has completed
+		 * already, the cancellation finds nothing and its completion is
+		 * on its way. Nothing queued is sent. */
+		c->aborted = true;
+		struct io_uring_sqe *sqe = get_sqe(io);
+		if (sqe) {
+			io_uring_prep_cancel64(sqe, UD(OP_CONNECT, c->gen, c->idx), 0);
+			io_uring_sqe_set_data64(sqe, UD(OP_IGNORE, 0, 0));
+		} else {
+			shutdown(c->fd, SHUT_RDWR); /* a SYN_SENT socket: aborts the connect */
+		}
+		return;
+	}
 	/* Ends the armed receive (it completes with 0). What is queued is still
 	 * sent (a 513 before closing); the write side closes after it. */
 	shutdown(c->fd, c->txq_head ? SHUT_RD : SHUT_RDWR);
@@ -386,6 +404,24 @@ static int arm_tcp_recv(struct uio *io, struct uio_conn *c)
 	return 0;
 }
 
+/* Connection c is established (accepted, or its connect completed): arm the
+ * receive, tell the worker, start what was queued while connecting. */
+static void conn_opened(struct uio *io, struct uio_conn *c)
+{
+	/* Armed before tcp_open: the receive counts as in flight, so a
+	 * uio_close() from tcp_open cannot release the slot under our feet. */
+	uint32_t gen = c->gen;
+	int armed = arm_tcp_recv(io, c);
+	if (io->ops->tcp_open)
+		io->ops->tcp_open(io->arg, c);
+	if (!c->open || c->gen != gen)
+		return; /* released from tcp_open (nothing was armed) */
+	if (armed < 0)
+		uio_close(io, c);
+	else if (c->txq_head && !c->aborted)
+		tcp_send_head(io, c); /* even if tcp_open closed c: queued sends go first */
+}
+
 static void on_accept(struct uio *io, unsigned li, int res, unsigned flags)
 {
 	if (!(flags & IORING_CQE_F_MORE)) {
@@ -411,6 +447,7 @@ static void on_accept(struct uio *io, unsigned li, int res, unsigned flags)
 	io->nconns++;
 	c->fd = res;
 	c->listener = li;
+	c->outgoing = c->connecting = false;
 	c->open = true;
 	c->closing = false;
 	c->inflight = 0;
@@ -420,10 +457,7 @@ static void on_accept(struct uio *io, unsigned li, int res, unsigned flags)
 		c->peerlen = 0;
 	int one = 1;
 	setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (io->ops->tcp_open)
-		io->ops->tcp_open(io->arg, c);
-	if (arm_tcp_recv(io, c) < 0)
-		uio_close(io, c);
+	conn_opened(io, c);
 }
 
 /* Keep data[0..len) of c after the callback consumed what it could. */
@@ -606,6 +640,91 @@ static void on_wake(struct uio *io, struct io_uring_cqe *cqe)
 	}
 }
 
+/* Room for n SQEs in a row (a linked chain must not be cut by a submit). */
+static bool sq_reserve(struct uio *io, unsigned n)
+{
+	if (io_uring_sq_space_left(&io->ring) < n)
+		io_uring_submit(&io->ring);
+	return io_uring_sq_space_left(&io->ring) >= n;
+}
+
+struct uio_conn *uio_connect(struct uio *io, const struct sockaddr *to, socklen_t tolen, int *err)
+{
+	if (tolen < sizeof(sa_family_t) || tolen > sizeof(struct sockaddr_storage)) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	unsigned nsqe = io->p.connect_timeout_ms ? 2 : 1;
+	if (io->nconn_free == 0 || !sq_reserve(io, nsqe)) {
+		*err = -ENOBUFS;
+		return NULL;
+	}
+	int fd = socket(to->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0) {
+		*err = -errno;
+		return NULL;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+	struct uio_conn *c = &io->conns[io->conn_free[--io->nconn_free]];
+	io->nconns++;
+	c->fd = fd;
+	c->listener = ~0u;
+	c->outgoing = c->connecting = true;
+	c->open = true;
+	c->closing = c->aborted = c->recv_armed = false;
+	c->inflight = 0;
+	c->inlen = 0;
+	memcpy(&c->peer, to, tolen);
+	c->peerlen = tolen;
+
+	/* sq_reserve() made room: these do not fail, and they stay adjacent. */
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&io->ring);
+	io_uring_prep_connect(sqe, fd, (struct sockaddr *)&c->peer, c->peerlen);
+	io_uring_sqe_set_data64(sqe, UD(OP_CONNECT, c->gen, c->idx));
+	c->inflight++;
+	if (io->p.connect_timeout_ms) {
+		/* Not counted in inflight: its completion carries nothing (the
+		 * connect's says how it ended) and may come after the slot was
+		 * released; the generation then tells it apart from a reuse. */
+		sqe->flags |= IOSQE_IO_LINK;
+		c->connect_ts = (struct __kernel_timespec){
+			.tv_sec = io->p.connect_timeout_ms / 1000,
+			.tv_nsec = (long long)(io->p.connect_timeout_ms % 1000) * 1000000
+		};
+		sqe = io_uring_get_sqe(&io->ring);
+		io_uring_prep_link_timeout(sqe, &c->connect_ts, 0);
+		io_uring_sqe_set_data64(sqe, UD(OP_CONNECT_TIMEOUT, c->gen, c->idx));
+	}
+	io->cnt.tcp_connects++;
+	return c;
+}
+
+static void on_connect(struct uio *io, struct io_uring_cqe *cqe)
+{
+	struct uio_conn *c = &io->conns[UD_IDX(cqe->user_data)];
+	if (!c->open || !c->connecting || (c->gen & 0xffffff) != UD_GEN(cqe->user_data))
+		return; /* cannot happen: the connect holds the slot until it completes */
+	c->inflight--;
+	int res = cqe->res;
+	if (c->closing) {
+		/* Abandoned by uio_close() (cancelled, or it completed first). */
+		conn_maybe_release(io, c, 0);
+		return;
+	}
+	if (res < 0) {
+		/* Nothing but the link timeout cancels a connect we still want. */
+		if (res == -ECANCELED)
+			res = -ETIMEDOUT;
+		io->cnt.tcp_connect_failures++;
+		conn_abort(io, c, res); /* drops the queue; released: nothing in flight */
+		return;
+	}
+	c->connecting = false;
+	conn_opened(io, c);
+}
+
 int uio_wait(struct uio *io, int timeout_ms)
 {
 	struct io_uring_cqe *cqe;
@@ -648,6 +767,14 @@ int uio_wait(struct uio *io, int timeout_ms)
 				break;
 			case OP_WAKE:
 				on_wake(io, cqe);
+				break;
+			case OP_CONNECT:
+				on_connect(io, cqe);
+				break;
+			case OP_CONNECT_TIMEOUT:
+				/* -ETIME: it fired, and the connect completes with
+				 * -ECANCELED; -ECANCELED: the connect ended first.
+				 * Either way the connect's completion decides. */
 				break;
 			default:
 				break;

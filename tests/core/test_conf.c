@@ -1404,6 +1404,63 @@ Test(conf, vos3000_registrar_aliases)
 		load_fails(bad[i].yaml, bad[i].line, bad[i].key, bad[i].sub);
 }
 
+Test(conf, uplinks_keys_and_aliases)
+{
+	static const struct {
+		const char *yaml;
+		uint32_t expire, retry;
+		int privacy;
+		bool unreg;
+		unsigned auth_retry;
+	} ok[] = {
+		{ "", 0, 60, 0, true, 2 },
+		{ "uplinks:\n  file: u.yaml\n  expire: auto\n  retry_delay: 5\n  privacy: id\n"
+		  "  send_unregister: false\n  auth_retry: 10\n",
+		  0, 5, 1, false, 10 },
+		{ "uplinks:\n  expire: 20\n  retry_delay: 1h\n  privacy: none\n", 20, 3600, 2, true,
+		  2 },
+		{ "uplinks:\n  expire: 2h\n", 7200, 60, 0, true, 2 },
+		{ "SS_SIP_USER_AGENT_EXPIRE: Auto\nSS_SIP_USER_AGENT_RETRY_DELAY: 30\n"
+		  "SS_SIP_USER_AGENT_PRIVACY: Id\nSS_SIP_USER_AGENT_SEND_UNREGISTER: Off\n",
+		  0, 30, 1, false, 2 },
+		{ "SS_SIP_USER_AGENT_EXPIRE: 600\nSS_SIP_USER_AGENT_RETRY_DELAY: 600\n"
+		  "SS_SIP_USER_AGENT_PRIVACY: None\nSS_SIP_USER_AGENT_SEND_UNREGISTER: On\n",
+		  600, 600, 2, true, 2 },
+	};
+	static const struct err_row bad[] = {
+		{ "uplinks:\n  expire: 19\n", 2, "uplinks.expire", "out of range" },
+		{ "uplinks:\n  expire: 7201\n", 2, "uplinks.expire", "out of range" },
+		{ "uplinks:\n  expire: sometimes\n", 2, "uplinks.expire", "is not a duration" },
+		{ "uplinks:\n  retry_delay: 0\n", 2, "uplinks.retry_delay", "out of range" },
+		{ "uplinks:\n  privacy: full\n", 2, "uplinks.privacy",
+		  "'full' is not one of ignore, id, none" },
+		{ "uplinks:\n  auth_retry: 11\n", 2, "uplinks.auth_retry", "out of range" },
+		{ "uplinks:\n  send_unregister: maybe\n", 2, "uplinks.send_unregister",
+		  "is not true or false" },
+		{ "SS_SIP_USER_AGENT_RETRY_DELAY: 29\n", 1, "SS_SIP_USER_AGENT_RETRY_DELAY",
+		  "29 is out of range 30..600 s (uplinks.retry_delay)" },
+		{ "SS_SIP_USER_AGENT_RETRY_DELAY: 601\n", 1, "SS_SIP_USER_AGENT_RETRY_DELAY",
+		  "601 is out of range 30..600 s" },
+		{ "SS_SIP_USER_AGENT_EXPIRE: 10\n", 1, "SS_SIP_USER_AGENT_EXPIRE", "out of range" },
+		{ "SS_SIP_USER_AGENT_SEND_UNREGISTER: Off\nuplinks:\n  send_unregister: true\n", 3,
+		  "uplinks.send_unregister",
+		  "SS_SIP_USER_AGENT_SEND_UNREGISTER (line 1) sets it too" },
+	};
+	for (size_t i = 0; i < N(ok); i++) {
+		struct conf c;
+
+		load_ok(ok[i].yaml, &c);
+		cr_assert_eq(c.uplink_expire_s, ok[i].expire, "%s", ok[i].yaml);
+		cr_assert_eq(c.uplink_retry_s, ok[i].retry, "%s", ok[i].yaml);
+		cr_assert_eq(c.uplink_privacy, ok[i].privacy, "%s", ok[i].yaml);
+		cr_assert_eq(c.uplink_send_unregister, ok[i].unreg, "%s", ok[i].yaml);
+		cr_assert_eq(c.uplink_auth_retry, ok[i].auth_retry, "%s", ok[i].yaml);
+		conf_free(&c);
+	}
+	for (size_t i = 0; i < N(bad); i++)
+		load_fails(bad[i].yaml, bad[i].line, bad[i].key, bad[i].sub);
+}
+
 /* ---- reload ---- */
 
 Test(conf, restart_keys)
