@@ -7,7 +7,7 @@
  * (for its usage text) and its own argv, and returns the process exit status:
  * 0 done, 1 the command ran and failed (a malformed message, later a daemon that
  * refused), 2 usage or I/O errors (bad option, file not found). Adding a
- * command (`uplinks`...) means writing one `cmd_x()` and one table row.
+ * command (`domains`...) means writing one `cmd_x()` and one table row.
  *
  * The first command, `parse`, is a person's window into the parser: it reads a
  * SIP message from a file or stdin, indexes it with sip_msg_parse(), runs the
@@ -34,6 +34,7 @@
 #include "cli/cmd_registrations.h"
 #include "cli/cmd_report.h"
 #include "cli/cmd_status.h"
+#include "cli/cmd_uplinks.h"
 #include "parsers/sip_hdr.h"
 #include "parsers/sip_msg.h"
 #include "parsers/sip_uri.h"
@@ -922,6 +923,13 @@ static int cmd_suspensions_entry(struct ctl *ctl, const struct ctl_cmd *cmd, int
 	return cmd_suspensions_run(ctl->out, ctl->err, argc, argv);
 }
 
+/* `uplinks`: cli/cmd_uplinks.c (docs/management.md). */
+static int cmd_uplinks_entry(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	(void)cmd;
+	return cmd_uplinks_run(ctl->out, ctl->err, argc, argv);
+}
+
 static const struct ctl_cmd cmds[] = {
 	{
 		.name = "parse",
@@ -979,6 +987,13 @@ static const struct ctl_cmd cmds[] = {
 		.summary = CMD_SUSPENSIONS_SUMMARY,
 		.help = cmd_suspensions_help,
 		.run = cmd_suspensions_entry,
+	},
+	{
+		.name = "uplinks",
+		.args = CMD_UPLINKS_ARGS,
+		.summary = CMD_UPLINKS_SUMMARY,
+		.help = cmd_uplinks_help,
+		.run = cmd_uplinks_entry,
 	},
 };
 

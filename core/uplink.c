@@ -1384,6 +1384,8 @@ int uplink_mgr_register(struct uplink_mgr *m, const char *name, uint64_t now_ms)
 		return -ENOENT;
 	if (m->stopping)
 		return -ESHUTDOWN;
+	if (!u->def.enabled)
+		return -EPERM; /* enabled: false in the file says otherwise */
 	u->manual_off = false;
 	u->failures = 0;
 	if (u->busy_id) {

@@ -249,7 +249,8 @@ unsigned uplink_mgr_stop(struct uplink_mgr *m, uint64_t now_ms);
 unsigned uplink_mgr_busy(const struct uplink_mgr *m);
 
 /* Manual actions by name: register now / unregister now (even with
- * send_unregister off). Returns 0 or -ENOENT. */
+ * send_unregister off). Returns 0, -ENOENT, or for register -EPERM (the uplink
+ * is disabled in the file) and -ESHUTDOWN (the manager is stopping). */
 int uplink_mgr_register(struct uplink_mgr *m, const char *name, uint64_t now_ms);
 int uplink_mgr_unregister(struct uplink_mgr *m, const char *name, uint64_t now_ms);
 

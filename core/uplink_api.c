@@ -129,6 +129,8 @@ static int on_uplinks(void *arg, const char *method, const char *subpath, const 
 		return error(out, 404, "no such uplink");
 	if (ret == -ESHUTDOWN)
 		return error(out, 503, "stopping");
+	if (ret == -EPERM)
+		return error(out, 409, "disabled (enabled: false in the uplinks file)");
 	if (ret < 0)
 		return error(out, 500, strerror(-ret));
 	cJSON *o = cJSON_CreateObject();

@@ -899,6 +899,7 @@ Test(uplink, states_and_index)
 	cr_assert_str_eq(uplink_index_find(x, SV_LIT("trunk-b")), "b");
 	cr_assert_null(uplink_index_find(x, SV_LIT("u2")));
 	cr_assert_null(uplink_index_find(x, SV_LIT("u3"))); /* disabled */
+	cr_assert_eq(uplink_mgr_register(mgr, "c", 0), -EPERM);
 	cr_assert_null(uplink_index_find(x, SV_LIT("u")));
 	cr_assert_null(uplink_index_find(x, SV_NULL));
 	uplink_index_free(x);
