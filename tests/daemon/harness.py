@@ -22,6 +22,16 @@ an HTTP client, tshark) and reports over TAP:
   RedisServer, Resp
             a redis-server child on a free port (no persistence), and a small
             RESP client for checking what the daemon wrote.
+  Kamailio  a Kamailio 5.6 registrar child (kamailio/registrar.cfg) on a free
+            port, UDP and TCP, digest (401, or 407 on REGISTER) against users
+            given as a dict, usrloc in memory; bindings(aor) and dump() read
+            `kamcmd ul.lookup` / `ul.dump` on its ctl socket.
+  Sipp      SIPp as a UAS on a free port running a looping scenario
+            (sipp/uplink_*.xml); its message log parsed: requests(),
+            transactions() (retransmissions folded), count().
+  UdpSink   a UDP port that reads, counts and never answers.
+
+yaml_dump() writes nested maps, lists of scalars and lists of maps.
 
 Temporary directories (config, log, traces, SIPp files) are removed at exit,
 unless SIPRING_KEEP_TMP is set in the environment.
@@ -221,7 +231,15 @@ def yaml_dump(d, indent=0):
             else:
                 out.append("%s%s:" % (pad, k))
                 for item in v:
-                    out.append("%s  - %s" % (pad, _yaml_scalar(item)))
+                    if isinstance(item, dict):  # a list of maps: "- k: v", then "  k: v"
+                        lines = yaml_dump(item, indent + 2).split("\n") if item else []
+                        if not lines:
+                            out.append("%s  - {}" % pad)
+                            continue
+                        out.append("%s  - %s" % (pad, lines[0].lstrip()))
+                        out += lines[1:]
+                    else:
+                        out.append("%s  - %s" % (pad, _yaml_scalar(item)))
         else:
             out.append("%s%s: %s" % (pad, k, _yaml_scalar(v)))
     return "\n".join(x for x in out if x != "")
@@ -1023,3 +1041,475 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+# ---------------------------------------------------------------- Kamailio
+
+KAMAILIO_CFG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kamailio",
+                            "registrar.cfg")
+
+
+def parse_kamcmd_contacts(text):
+    """kamcmd ul.dump / ul.lookup output -> {aor: [{"address", "expires", "call_id",
+    "cseq", "socket", ...}]}: a flat scan (each `AoR:` starts an AOR, each
+    `Address:` one of its contacts; the fields that follow belong to it).
+    expires is an int (seconds left) when kamcmd prints a number, else its text."""
+    out = {}
+    aor = None
+    cur = None
+    for line in text.splitlines():
+        line = line.strip()
+        key, sep, val = line.partition(": ")
+        if not sep:
+            continue
+        val = val.strip()
+        if key == "AoR":
+            aor = val
+            out.setdefault(aor, [])
+            cur = None
+        elif key == "Address" and aor is not None:
+            cur = {"address": val}
+            out[aor].append(cur)
+        elif cur is not None and key in ("Expires", "Call-ID", "CSeq", "Socket", "Received",
+                                          "User-Agent", "Path", "Q", "Tcpconn-Id"):
+            k = key.lower().replace("-", "_")
+            if key in ("Expires", "CSeq", "Tcpconn-Id") and re.match(r"^-?\d+$", val):
+                val = int(val)
+            cur[k] = val
+    return out
+
+
+class Kamailio:
+    """A Kamailio 5.6 registrar child (tests/daemon/kamailio/registrar.cfg) on a
+    free loopback port (UDP and TCP), in a temporary directory:
+
+      users     {user: password}: written as the db_text table `subscriber`
+                that auth_db reads (at start: give every user before start())
+      mode      "401" (www_challenge/www_authorize) or "407"
+                (proxy_challenge/proxy_authorize on REGISTER)
+      algorithm "MD5" (default) or "SHA-256": the challenges' algorithm
+      defines   more -A arguments ("NAME" or "NAME=value")
+
+    Bindings are in memory (usrloc, AOR = user@domain); kamcmd talks to the ctl
+    socket in the directory. The log (stderr, -E) is kamailio.log there: one
+    line per request received ("request REGISTER ... expires=... ").
+    """
+
+    def __init__(self, users, mode="401", algorithm=None, defines=(), binary=None,
+                 cfg=KAMAILIO_CFG, host="127.0.0.1", min_expires=10):
+        self.binary = binary or shutil.which("kamailio") or (
+            "/usr/sbin/kamailio" if os.access("/usr/sbin/kamailio", os.X_OK) else None)
+        self.kamcmd_bin = shutil.which("kamcmd") or (
+            "/usr/sbin/kamcmd" if os.access("/usr/sbin/kamcmd", os.X_OK) else None)
+        self.users = dict(users)
+        self.mode = str(mode)
+        self.algorithm = algorithm
+        self.defines = list(defines)
+        self.cfg = cfg
+        self.host = host
+        self.min_expires = min_expires
+        self.dir = tmpdir("sipring-kamailio-")
+        self.db = os.path.join(self.dir, "db")
+        self.ctl = os.path.join(self.dir, "ctl")
+        self.log_path = os.path.join(self.dir, "kamailio.log")
+        self.port = None
+        self.proc = None
+
+    @staticmethod
+    def available():
+        """Whether kamailio and kamcmd are installed."""
+        k = shutil.which("kamailio") or os.access("/usr/sbin/kamailio", os.X_OK)
+        c = shutil.which("kamcmd") or os.access("/usr/sbin/kamcmd", os.X_OK)
+        return bool(k and c)
+
+    @property
+    def addr(self):
+        return (self.host, self.port)
+
+    def write_users(self):
+        os.makedirs(self.db, exist_ok=True)
+        with open(os.path.join(self.db, "subscriber"), "w") as f:
+            f.write("username(str) password(str)\n")
+            for u, p in self.users.items():
+                # db_text: ':' separates columns; '\' escapes ':' and '\'
+                f.write("%s:%s\n" % (u.replace("\\", "\\\\").replace(":", "\\:"),
+                                     p.replace("\\", "\\\\").replace(":", "\\:")))
+        with open(os.path.join(self.db, "version"), "w") as f:
+            f.write("table_name(str) table_version(int)\nsubscriber:7\n")
+
+    def argv(self):
+        a = [self.binary, "-f", self.cfg, "-DD", "-E", "-Y", self.dir, "-w", self.dir,
+             "-m", "64", "-M", "8",
+             "-A", "SIP_PORT=%d" % self.port, "-A", "LISTEN_IP=%s" % self.host,
+             "-A", 'CTL_SOCK="unix:%s"' % self.ctl, "-A", 'DBURL="text://%s"' % self.db,
+             "-A", "MIN_EXPIRES=%d" % self.min_expires]
+        if self.mode == "407":
+            a += ["-A", "WITH_407"]
+        if self.algorithm:
+            a += ["-A", 'ALGORITHM="%s"' % self.algorithm]
+        for d in self.defines:
+            a += ["-A", d]
+        return a
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, n=30):
+        return "\n".join(self.log().splitlines()[-n:])
+
+    def start(self):
+        """Start and wait until kamcmd answers and an OPTIONS gets its 200;
+        (True, "") or (False, why)."""
+        if not self.binary or not self.kamcmd_bin:
+            return False, "kamailio or kamcmd is not installed"
+        self.write_users()
+        why = ""
+        for _ in range(3):
+            self.port = free_port(self.host)
+            if os.path.exists(self.ctl):
+                os.unlink(self.ctl)
+            log = open(self.log_path, "ab")
+            # Its own process group: the children outlive a SIGKILL of the main
+            # process (the PDEATHSIG), so every kill goes to the group.
+            self.proc = spawn(self.argv(), cwd=self.dir, stdin=subprocess.DEVNULL,
+                              stdout=log, stderr=log, start_new_session=True)
+            log.close()
+            atexit.register(self._kill_group, self.proc)
+            if wait_for(self.ready, START_DEADLINE, 0.05) and self.alive():
+                return True, ""
+            why = "kamailio not ready on port %d (exit status %s):\n%s" % (
+                self.port, self.proc.poll(), self.log_tail())
+            alive = self.proc.poll() is None
+            self._kill_group(self.proc)
+            if alive:
+                break
+            if "in use" not in self.log() and "bind" not in self.log():
+                break
+        return False, why
+
+    def ready(self):
+        if not self.alive():
+            return True  # wait_for ends; start() sees the exit
+        rc, out = self.kamcmd("core.version", timeout=5)
+        if rc != 0 or "kamailio" not in out:
+            return False
+        m = Msg("OPTIONS", "sip:%s" % hostport(self.host, self.port), self.host, 9)
+        u = Udp(self.host)
+        try:
+            r = u.ask(m, self.addr, timeout=0.5)
+        except OSError:
+            r = None
+        finally:
+            u.close()
+        return r is not None and r.status == 200
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kamcmd(self, *args, timeout=30):
+        """(exit status, stdout + stderr) of kamcmd -s unix:CTL args."""
+        try:
+            r = run([self.kamcmd_bin, "-s", "unix:" + self.ctl] + [str(a) for a in args],
+                    timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None, "kamcmd timed out"
+        return r.returncode, (r.stdout + r.stderr).decode("utf-8", "replace")
+
+    def dump(self):
+        """Every binding: {aor: [contact dict]} (parse_kamcmd_contacts); None when
+        kamcmd fails."""
+        rc, out = self.kamcmd("ul.dump")
+        if rc != 0 or out.startswith("error"):
+            return None
+        return parse_kamcmd_contacts(out)
+
+    def bindings(self, aor):
+        """The contacts of aor (user@domain) as [(address, expires)], [] when the
+        AOR has none; None when kamcmd fails otherwise."""
+        rc, out = self.kamcmd("ul.lookup", "location", aor)
+        if rc != 0:
+            return None
+        if "not found" in out.lower():
+            return []
+        if out.startswith("error"):
+            return None
+        cs = parse_kamcmd_contacts(out).get(aor, [])
+        return [(c["address"], c.get("expires")) for c in cs]
+
+    def requests(self, method="REGISTER"):
+        """The request lines that the config logged, as [(method, text of the line)]."""
+        out = []
+        for line in self.log().splitlines():
+            m = re.search(r"request (\S+) (.*)$", line)
+            if m and (method is None or m.group(1) == method):
+                out.append((m.group(1), m.group(2)))
+        return out
+
+    @staticmethod
+    def _kill_group(proc):
+        """SIGKILL to the process group of proc (its session leader), reaped."""
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def stop(self, timeout=30):
+        """SIGTERM (Kamailio stops its children), then whatever is left is killed."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        self._kill_group(self.proc)
+
+
+# ---------------------------------------------------------------- SIPp as a UAS
+
+_SIPP_SEP = re.compile(r"^-{20,} (\d{4}-\d\d-\d\d[ \t]\d\d:\d\d:\d\d(?:\.\d+)?)\s*$", re.M)
+_SIPP_DIR = re.compile(r"^(UDP|TCP|TLS|SCTP) message (received|sent)")
+
+
+class SippMsg:
+    """One message of SIPp's message log: when (epoch seconds, SIPp's clock),
+    direction ("received"/"sent"), transport, and the message (Parsed)."""
+
+    def __init__(self, when, direction, transport, msg):
+        self.time = when
+        self.direction = direction
+        self.transport = transport
+        self.msg = msg
+
+    def __repr__(self):
+        return "<%s %s %.3f %s>" % (self.transport, self.direction, self.time, self.msg.start)
+
+
+def parse_sipp_messages(text):
+    """SIPp's -trace_msg log -> [SippMsg] in order."""
+    out = []
+    parts = _SIPP_SEP.split(text)
+    # parts: [before, stamp1, block1, stamp2, block2, ...]
+    for i in range(1, len(parts) - 1, 2):
+        stamp, block = parts[i], parts[i + 1]
+        block = block.lstrip("\r\n")
+        first, _, rest = block.partition("\n")
+        m = _SIPP_DIR.match(first)
+        if not m:
+            continue
+        rest = rest.lstrip("\r\n")
+        if not rest.strip():
+            continue
+        raw = rest.rstrip("\r\n").replace("\r\n", "\n").replace("\n", "\r\n")
+        head, sep, body = raw.partition("\r\n\r\n")
+        raw = head + "\r\n\r\n" + body
+        try:
+            when = time.mktime(time.strptime(stamp.split(".")[0].replace("\t", " "),
+                                             "%Y-%m-%d %H:%M:%S"))
+            if "." in stamp:
+                when += float("0." + stamp.split(".")[1])
+        except ValueError:
+            when = 0.0
+        out.append(SippMsg(when, m.group(2), m.group(1).lower(), Parsed(raw.encode())))
+    return out
+
+
+class Sipp:
+    """SIPp as a server (UAS) on a free loopback port, running one scenario (the
+    looping tests/daemon/sipp/uplink_*.xml) until stop(); every message in and
+    out is in its message log (-trace_msg), which SIPp writes as it goes:
+    messages() parses it, requests() the requests received, transactions() them
+    with retransmissions folded (one per Via branch)."""
+
+    def __init__(self, scenario, transport="udp", host="127.0.0.1", binary=None,
+                 extra=()):
+        self.binary = binary or shutil.which("sipp")
+        self.scenario = os.path.abspath(scenario)
+        self.transport = transport
+        self.host = host
+        self.extra = list(extra)
+        self.dir = tmpdir("sipring-sipp-uas-")
+        self.msg_path = os.path.join(self.dir, "messages.log")
+        self.err_path = os.path.join(self.dir, "errors.log")
+        self.out_path = os.path.join(self.dir, "sipp.out")
+        self.port = None
+        self.proc = None
+
+    @property
+    def addr(self):
+        return (self.host, self.port)
+
+    def _bound(self):
+        fam = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        if self.transport == "tcp":
+            try:
+                c = socket.create_connection(self.addr, timeout=0.5)
+                c.close()
+                return True
+            except OSError:
+                return False
+        # A UDP socket bound to the port (not a bind of ours: that could race SIPp's).
+        want = ":%04X " % self.port
+        for table in ("/proc/net/udp6", "/proc/net/udp") if fam == socket.AF_INET6 else \
+                ("/proc/net/udp",):
+            try:
+                with open(table) as f:
+                    next(f, None)
+                    for line in f:
+                        cols = line.split()
+                        if len(cols) > 1 and (cols[1] + " ").endswith(want):
+                            return True
+            except OSError:
+                pass
+        return False
+
+    def start(self):
+        """(True, "") once SIPp holds its port, or (False, why)."""
+        if not self.binary:
+            return False, "sipp is not installed"
+        why = ""
+        for _ in range(3):
+            self.port = free_port(self.host)
+            argv = [self.binary, "-sf", self.scenario, "-i", self.host, "-p", str(self.port),
+                    "-bind_local", "-t", "t1" if self.transport == "tcp" else "u1",
+                    "-nostdin", "-trace_msg", "-message_file", self.msg_path,
+                    "-trace_err", "-error_file", self.err_path,
+                    "-max_socket", "100"] + self.extra
+            out = open(self.out_path, "ab")
+            self.proc = spawn(argv, cwd=self.dir, stdin=subprocess.DEVNULL, stdout=out,
+                              stderr=out)
+            out.close()
+            if wait_for(lambda: not self.alive() or self._bound(), START_DEADLINE, 0.05) \
+                    and self.alive():
+                return True, ""
+            why = "sipp (%s) did not come up on %s: exit status %s\n%s" % (
+                " ".join(argv), hostport(*self.addr), self.proc.poll(), self.tail())
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+                break
+        return False, why
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def _read(self, path):
+        try:
+            with open(path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def tail(self, n=20):
+        return "-- sipp output:\n%s\n-- errors:\n%s" % (
+            "\n".join(self._read(self.out_path).splitlines()[-n:]),
+            "\n".join(self._read(self.err_path).splitlines()[-n:]))
+
+    def messages(self):
+        return parse_sipp_messages(self._read(self.msg_path))
+
+    def requests(self, method="REGISTER"):
+        """[SippMsg] of the requests received (retransmissions included)."""
+        return [m for m in self.messages() if m.direction == "received" and
+                not m.msg.is_response and (method is None or m.msg.method == method)]
+
+    def transactions(self, method="REGISTER"):
+        """The requests received, a retransmission (the same top Via branch) counted
+        once: [SippMsg] of each first copy, in order."""
+        seen = set()
+        out = []
+        for m in self.requests(method):
+            vias = m.msg.vias()
+            key = via_params(vias[0])[1].get("branch") if vias else None
+            key = key or (m.msg.get("call-id"), m.msg.get("cseq"))
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(m)
+        return out
+
+    def count(self, method="REGISTER"):
+        return len(self.transactions(method))
+
+    def responses(self):
+        return [m for m in self.messages() if m.direction == "sent" and m.msg.is_response]
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class UdpSink:
+    """A bound UDP socket that never answers: a thread reads and keeps every
+    datagram as (monotonic time, Parsed). count() folds retransmissions (one
+    per top Via branch)."""
+
+    def __init__(self, host="127.0.0.1", port=0):
+        import threading
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                  socket.SOCK_DGRAM)
+        self.sock.bind((host, port))
+        self.sock.settimeout(0.2)
+        self.host, self.port = host, self.sock.getsockname()[1]
+        self.got = []
+        self.lock = threading.Lock()
+        self.closing = False
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    @property
+    def addr(self):
+        return (self.host, self.port)
+
+    def _loop(self):
+        while not self.closing:
+            try:
+                data, _ = self.sock.recvfrom(70000)
+            except socket.timeout:
+                continue
+            except OSError:
+                if self.closing:
+                    return
+                continue
+            with self.lock:
+                self.got.append((time.monotonic(), Parsed(data)))
+
+    def messages(self):
+        with self.lock:
+            return list(self.got)
+
+    def transactions(self, method="REGISTER"):
+        seen = set()
+        out = []
+        for when, m in self.messages():
+            if m.is_response or (method and m.method != method):
+                continue
+            vias = m.vias()
+            key = via_params(vias[0])[1].get("branch") if vias else None
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append((when, m))
+        return out
+
+    def count(self, method="REGISTER"):
+        return len(self.transactions(method))
+
+    def close(self):
+        self.closing = True
+        self.thread.join(timeout=5)
+        self.sock.close()
