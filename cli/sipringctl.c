@@ -30,6 +30,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cli/cmd_domains.h"
 #include "cli/cmd_rates.h"
 #include "cli/cmd_registrations.h"
 #include "cli/cmd_report.h"
@@ -887,6 +888,13 @@ static int cmd_parse(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char 
 	return status;
 }
 
+/* `domains`: cli/cmd_domains.c (docs/management.md). */
+static int cmd_domains_entry(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	(void)cmd;
+	return cmd_domains_run(ctl->out, ctl->err, argc, argv);
+}
+
 /* `rates`: cli/cmd_rates.c (docs/rating.md). */
 static int cmd_rates_entry(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
 {
@@ -931,6 +939,13 @@ static int cmd_uplinks_entry(struct ctl *ctl, const struct ctl_cmd *cmd, int arg
 }
 
 static const struct ctl_cmd cmds[] = {
+	{
+		.name = "domains",
+		.args = CMD_DOMAINS_ARGS,
+		.summary = CMD_DOMAINS_SUMMARY,
+		.help = cmd_domains_help,
+		.run = cmd_domains_entry,
+	},
 	{
 		.name = "parse",
 		.args = "[--stream|--datagram] [FILE|-]",

@@ -102,6 +102,7 @@ static int set_http(struct ld *, const struct conf_key *, const char *, const ya
 static int set_algs(struct ld *, const struct conf_key *, const char *, const yaml_node_t *);
 static int set_ip(struct ld *, const struct conf_key *, const char *, const yaml_node_t *);
 static int set_auto(struct ld *, const struct conf_key *, const char *, const yaml_node_t *);
+static int set_servers(struct ld *, const struct conf_key *, const char *, const yaml_node_t *);
 static int alias_whole(struct ld *, const struct conf_alias *, const yaml_node_t *);
 static int alias_resend(struct ld *, const struct conf_alias *, const yaml_node_t *);
 
@@ -209,6 +210,20 @@ static const struct conf_key conf_keys[] = {
 	{ "uplinks.privacy", set_enum, FIELD(uplink_privacy), .enums = privacies },
 	{ "uplinks.send_unregister", set_bool, FIELD(uplink_send_unregister) },
 	{ "uplinks.auth_retry", set_uint, FIELD(uplink_auth_retry), .min = 1, .max = 10 },
+	{ "dns.servers", set_servers, FIELD(dns_servers),
+	  .off_n = offsetof(struct conf, ndns_servers), .min = 0, .max = 8, .elem_max = 64,
+	  .flags = STR_NOSPACE },
+	{ "dns.timeout", set_dur, FIELD(dns_timeout_ms), .min = 100, .max = 30000, .unit_ms = 1 },
+	{ "dns.tries", set_uint, FIELD(dns_tries), .min = 1, .max = 10 },
+	{ "dns.ttl_floor", set_dur, FIELD(dns_ttl_floor_s), .min = 1, .max = 3600,
+	  .unit_ms = 1000 },
+	{ "dns.ttl_ceiling", set_dur, FIELD(dns_ttl_ceiling_s), .min = 1, .max = 604800,
+	  .unit_ms = 1000 },
+	{ "dns.negative_ttl", set_dur, FIELD(dns_negative_ttl_s), .min = 1, .max = 3600,
+	  .unit_ms = 1000 },
+	{ "dns.stale_grace", set_dur, FIELD(dns_stale_grace_s), .min = 0, .max = 604800,
+	  .unit_ms = 1000 },
+	{ "dns.prefetch", set_uint, FIELD(dns_prefetch), .min = 50, .max = 95 },
 	{ "redis.host", set_ip, FIELD(redis_host) },
 	{ "redis.port", set_uint, FIELD(redis_port), .min = 1, .max = 65535 },
 	{ "redis.unix_socket", set_str, FIELD(redis_unix), .min = 0, .max = UNIX_PATH_MAX },
@@ -249,6 +264,7 @@ static const struct {
 	{ "runtime.rx_buffer_size", "sip.max_message_size" },
 	{ "registrar.default_expires", "registrar.min_expires" },
 	{ "registrar.max_expires", "registrar.default_expires" },
+	{ "dns.ttl_ceiling", "dns.ttl_floor" },
 };
 
 /* Who set a key: the line (0 = not in the file, a default) and the name used. */
@@ -879,6 +895,28 @@ static const char *hostport_parse(const char *p, size_t len, bool need_port,
 		return "is not an IPv4 address or a bracketed IPv6 address (names are not "
 		       "resolved)";
 	return NULL;
+}
+
+/* dns.servers: a list of "ip", "ip:port" or "[v6]:port" (names are not resolved). */
+static int set_servers(struct ld *ld, const struct conf_key *k, const char *name,
+		       const yaml_node_t *v)
+{
+	int ret = set_strlist(ld, k, name, v);
+
+	if (ret || is_null(v))
+		return ret;
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+	     it++) {
+		const yaml_node_t *e = yaml_document_get_node(ld->doc, *it);
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		char s[SHOW_BUF];
+		const char *why = hostport_parse(SV(e), false, &ss, &sl);
+
+		if (why)
+			return ld_err(ld, node_line(e), name, "'%s' %s", show(s, SV(e)), why);
+	}
+	return 0;
 }
 
 static int set_listen(struct ld *ld, const struct conf_key *k, const char *name,
@@ -1707,6 +1745,13 @@ int conf_defaults(struct conf *c)
 	c->auth_refuse_rfc2069 = false;
 	c->accounts_file = strdup("");
 	c->uplinks_file = strdup("");
+	c->dns_timeout_ms = 2000;
+	c->dns_tries = 2;
+	c->dns_ttl_floor_s = 10;
+	c->dns_ttl_ceiling_s = 3600;
+	c->dns_negative_ttl_s = 30;
+	c->dns_stale_grace_s = 86400;
+	c->dns_prefetch = 85;
 	c->uplink_expire_s = 0;
 	c->uplink_retry_s = 60;
 	c->uplink_privacy = 0;
@@ -1783,6 +1828,7 @@ void conf_free(struct conf *c)
 	free(c->auth_secret);
 	free(c->accounts_file);
 	free(c->uplinks_file);
+	strv_free(c->dns_servers, c->ndns_servers);
 	free(c->redis_host);
 	free(c->redis_unix);
 	free(c->redis_password);
@@ -1820,6 +1866,20 @@ static bool http_same(const struct conf *a, const struct conf *b)
 	return !a->http_enabled || !strcmp(a->http_listen_text, b->http_listen_text);
 }
 
+static bool dns_same(const struct conf *a, const struct conf *b)
+{
+	if (a->ndns_servers != b->ndns_servers || a->dns_timeout_ms != b->dns_timeout_ms ||
+	    a->dns_tries != b->dns_tries || a->dns_ttl_floor_s != b->dns_ttl_floor_s ||
+	    a->dns_ttl_ceiling_s != b->dns_ttl_ceiling_s ||
+	    a->dns_negative_ttl_s != b->dns_negative_ttl_s ||
+	    a->dns_stale_grace_s != b->dns_stale_grace_s || a->dns_prefetch != b->dns_prefetch)
+		return false;
+	for (unsigned i = 0; i < a->ndns_servers; i++)
+		if (strcmp(a->dns_servers[i], b->dns_servers[i]))
+			return false;
+	return true;
+}
+
 unsigned conf_restart_keys(const struct conf *old, const struct conf *new_, char *buf, size_t len)
 {
 	const struct {
@@ -1839,6 +1899,8 @@ unsigned conf_restart_keys(const struct conf *old, const struct conf *new_, char
 		{ "http.listen", !http_same(old, new_) },
 		/* The Redis connection is made at start. */
 		{ "registrar.max_bindings", old->reg_max_bindings != new_->reg_max_bindings },
+		/* The resolver is made at start. */
+		{ "dns.*", !dns_same(old, new_) },
 		{ "redis.host", !str_same(old->redis_host, new_->redis_host) },
 		{ "redis.port", old->redis_port != new_->redis_port },
 		{ "redis.unix_socket", !str_same(old->redis_unix, new_->redis_unix) },

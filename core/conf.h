@@ -149,6 +149,17 @@ struct conf {
 	unsigned uplink_auth_retry;  /* uplinks.auth_retry: challenges to credentials before an
 				      * attempt fails, 1..10, default 2 */
 
+	/* dns: carrier domain names (storage/domains.h, docs/domains.md) */
+	char **dns_servers;	 /* dns.servers: "ip", "ip:port", "[v6]:port"; none = resolv.conf */
+	unsigned ndns_servers;	 /* 0..8 */
+	uint32_t dns_timeout_ms; /* dns.timeout: first try, default 2000, 100..30000 */
+	unsigned dns_tries;	 /* dns.tries: rounds over the servers, default 2, 1..10 */
+	uint32_t dns_ttl_floor_s;    /* dns.ttl_floor, default 10, 1..3600 */
+	uint32_t dns_ttl_ceiling_s;  /* dns.ttl_ceiling, default 3600, floor..604800 */
+	uint32_t dns_negative_ttl_s; /* dns.negative_ttl, default 30, 1..3600 */
+	uint32_t dns_stale_grace_s;  /* dns.stale_grace, default 86400, 0..604800 */
+	unsigned dns_prefetch;	     /* dns.prefetch: % of the TTL, default 85, 50..95 */
+
 	/* redis (registrations; later the other stores), "" host and socket = none */
 	char *redis_host;     /* redis.host: an IP address, default "" */
 	uint16_t redis_port;  /* redis.port, default 6379 */

@@ -429,6 +429,21 @@ static int render(const struct mgmt_source *src, struct util *util, char **out, 
 				    rs[k], (unsigned long long)NODE(src, uplink_unregisters[k]));
 		one(&b, "sipring_uplink_requests_total", "counter",
 		    "Requests received for the contact of an uplink.", t->uplink_requests);
+		static const char *const ds[7] = { "pending", "ok",	     "nxdomain", "servfail",
+						   "timeout", "unreachable", "stale" };
+		family(&b, "sipring_domains", "gauge",
+		       "Entries of the domain table (carrier names) by status.");
+		for (unsigned k = 0; k < 7; k++)
+			mbuf_printf(&b, "sipring_domains{status=\"%s\"} %llu\n", ds[k],
+				    (unsigned long long)NODE(src, dns_entries[k]));
+		one(&b, "sipring_dns_queries_total", "counter", "DNS queries sent.",
+		    NODE(src, dns_queries));
+		one(&b, "sipring_dns_failures_total", "counter",
+		    "Resolutions that failed (NXDOMAIN, SERVFAIL, timeout, refused).",
+		    NODE(src, dns_failures));
+		one(&b, "sipring_dns_redis_connected", "gauge",
+		    "1 while the domain table's Redis mirror is connected.",
+		    NODE(src, dns_redis_connected));
 	}
 	one(&b, "sipring_transactions", "gauge", "Transactions in the workers' tables.",
 	    t->txn_active);

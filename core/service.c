@@ -20,7 +20,10 @@
 
 #include "core/log.h"
 #include "core/mgmt.h"
+#include "core/domain_api.h"
 #include "core/uplink_api.h"
+#include "storage/domain_redis.h"
+#include "storage/domains.h"
 #include "storage/accounts_redis.h"
 #include "storage/location_redis.h"
 #include "storage/suspend_redis.h"
@@ -80,6 +83,11 @@ struct service {
 	struct uplink_api up_api;
 	int64_t up_next;  /* ms until the manager's next action, -1 none */
 	uint64_t up_wake; /* workers given jobs (bit per worker, first 64) */
+	/* carrier domain names (storage/domains.h), mirrored in Redis when redis.* is set */
+	struct domains *dns;
+	struct domain_redis *dns_redis;
+	struct domain_api dns_api;
+	uint64_t dns_stats_ms; /* when the domain gauges were last counted */
 };
 
 static void wake_all(struct daemon *d);
@@ -617,13 +625,10 @@ static int up_send(void *arg, unsigned worker, struct uplink_req *r)
 	return 0;
 }
 
-/* A literal address (IPv6 with or without brackets). Names wait for domain
- * management (docs/uplinks.md). */
-static int up_resolve(void *arg, const char *host, uint16_t port, uint8_t transport,
-		      struct sockaddr_storage *ss, socklen_t *len)
+/* A literal address (IPv6 with or without brackets) into *ss; false when host is a name. */
+static bool literal_addr(const char *host, uint16_t port, struct sockaddr_storage *ss,
+			 socklen_t *len)
 {
-	(void)arg;
-	(void)transport;
 	char h[INET6_ADDRSTRLEN + 2];
 	size_t n = strlen(host);
 	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(h)) {
@@ -639,15 +644,74 @@ static int up_resolve(void *arg, const char *host, uint16_t port, uint8_t transp
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons(port);
 		*len = sizeof(*s4);
-		return 0;
+		return true;
 	}
 	if (inet_pton(AF_INET6, h, &s6->sin6_addr) == 1) {
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons(port);
 		*len = sizeof(*s6);
-		return 0;
+		return true;
 	}
-	return -EHOSTUNREACH;
+	return false;
+}
+
+/*
+ * An uplink's registrar or proxy: a literal address, or a name from the domain
+ * table (A and AAAA; added when first asked, -EAGAIN until resolved). *ss holds
+ * the address used before (AF_UNSPEC: none): kept while the name still has it,
+ * so that refreshes, challenges and the unregistration go to the server that
+ * holds the binding; otherwise the table picks one (round robin).
+ */
+static int up_resolve(void *arg, const char *host, uint16_t port, uint8_t transport,
+		      struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct service *sv = arg;
+	struct sockaddr_storage prev = *ss;
+	if (literal_addr(host, port, ss, len))
+		return 0;
+	if (!sv->dns)
+		return -EHOSTUNREACH;
+	int ret = domains_add(sv->dns, DOMAINS_HOST, host);
+	if (ret < 0)
+		return ret == -EINVAL ? -EHOSTUNREACH : ret;
+	struct domains_info e;
+	if (domains_get(sv->dns, DOMAINS_HOST, host, &e) < 0 || e.status == DOMAINS_PENDING)
+		return -EAGAIN;
+	for (unsigned i = 0; i < e.naddrs && prev.ss_family; i++) {
+		const struct domains_addr *a = &e.addrs[i];
+		bool same =
+			a->family == prev.ss_family &&
+			!memcmp(a->ip,
+				a->family == AF_INET
+					? (const void *)&((struct sockaddr_in *)&prev)->sin_addr
+					: (const void *)&((struct sockaddr_in6 *)&prev)->sin6_addr,
+				a->family == AF_INET ? 4 : 16);
+		if (same) {
+			*len = domains_addr_sockaddr(a, ss);
+			break;
+		}
+		if (i + 1 == e.naddrs)
+			prev.ss_family = AF_UNSPEC;
+	}
+	if (!prev.ss_family || !e.naddrs) {
+		struct domains_cursor c;
+		struct domains_pick pk;
+		domains_cursor_init(&c, transport == CONF_TCP ? DOMAINS_TP_TCP : DOMAINS_TP_UDP,
+				    AF_UNSPEC);
+		ret = domains_pick(sv->dns, DOMAINS_HOST, host, &c, &pk);
+		if (ret == -EAGAIN)
+			return -EAGAIN;
+		if (ret < 0)
+			return -EHOSTUNREACH;
+		*ss = pk.sa;
+		*len = pk.salen;
+	}
+	/* The uplink's port: host entries carry none. */
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+	return 0;
 }
 
 static bool sa_any(const struct sockaddr_storage *a)
@@ -716,10 +780,63 @@ static void up_params(const struct conf *c, struct uplink_params *p)
 	};
 }
 
+/* Collect the entries no uplink names any more (domains_foreach). */
+struct dns_sweep {
+	const struct uplink_defs *defs;
+	char (*gone)[DOMAINS_NAME_MAX + 1];
+	unsigned n, cap;
+};
+
+static bool host_used(const struct uplink_defs *defs, const char *name)
+{
+	for (unsigned i = 0; i < defs->n; i++) {
+		const struct uplink_def *u = &defs->v[i];
+		if (!strcasecmp(u->registrar, name) || (u->proxy[0] && !strcasecmp(u->proxy, name)))
+			return true;
+	}
+	return false;
+}
+
+static void dns_sweep_one(void *arg, const struct domains_info *e)
+{
+	struct dns_sweep *w = arg;
+	if (e->kind != DOMAINS_HOST || host_used(w->defs, e->name) || w->n == w->cap)
+		return;
+	snprintf(w->gone[w->n++], DOMAINS_NAME_MAX + 1, "%s", e->name);
+}
+
+/* The names of the uplinks' registrars and proxies into the domain table (resolved
+ * at once, before the first REGISTER needs them), and out once unused. */
+static void dns_sync(struct service *sv, const struct uplink_defs *defs)
+{
+	if (!sv->dns)
+		return;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	for (unsigned i = 0; i < defs->n; i++) {
+		const struct uplink_def *u = &defs->v[i];
+		if (!literal_addr(u->registrar, 0, &ss, &sl))
+			domains_add(sv->dns, DOMAINS_HOST, u->registrar);
+		if (u->proxy[0] && !literal_addr(u->proxy, 0, &ss, &sl))
+			domains_add(sv->dns, DOMAINS_HOST, u->proxy);
+	}
+	char gone[64][DOMAINS_NAME_MAX + 1];
+	struct dns_sweep w = { defs, gone, 0, 64 };
+	uint64_t cursor = 0;
+	bool more;
+	do {
+		w.n = 0;
+		more = domains_foreach(sv->dns, &cursor, 256, dns_sweep_one, &w);
+		for (unsigned i = 0; i < w.n; i++)
+			domains_remove(sv->dns, DOMAINS_HOST, gone[i]);
+	} while (more);
+}
+
 static void up_apply(struct service *sv, const struct snap *s)
 {
 	struct uplink_params p;
 	up_params(&s->conf, &p);
+	dns_sync(sv, &s->uplinks);
 	int ret = uplink_mgr_apply(sv->up, &s->uplinks, &p, now_ms());
 	if (ret < 0)
 		LOG_E("uplink", "cannot apply the uplinks", "error=\"%s\"", strerror(-ret));
@@ -756,6 +873,93 @@ static void uplinks(struct service *sv)
 	const struct uplink_counters *k = uplink_mgr_counters(sv->up);
 	memcpy(d->node.uplink_registers, k->registers, sizeof(d->node.uplink_registers));
 	memcpy(d->node.uplink_unregisters, k->unregisters, sizeof(d->node.uplink_unregisters));
+}
+
+/* ---- carrier domain names ---- */
+
+static void dns_log(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	if (level <= DOMAINS_LOG_ERR)
+		LOG_E("dns", msg, NULL);
+	else if (level == DOMAINS_LOG_WARNING)
+		LOG_W("dns", msg, NULL);
+	else
+		LOG_I("dns", msg, NULL);
+}
+
+/* The domain table (and its Redis mirror) from dns.* and redis.*, made once at
+ * start: dns.* need a restart. */
+static void dns_start(struct service *sv)
+{
+	const struct conf *c = &atomic_load(&sv->d->snap)->conf;
+	struct domains_config dc;
+	domains_config_defaults(&dc);
+	dc.servers = (const char *const *)c->dns_servers;
+	dc.nservers = c->ndns_servers;
+	dc.timeout_ms = c->dns_timeout_ms;
+	dc.tries = c->dns_tries;
+	dc.ttl_floor = c->dns_ttl_floor_s;
+	dc.ttl_ceiling = c->dns_ttl_ceiling_s;
+	dc.negative_ttl = c->dns_negative_ttl_s;
+	dc.stale_grace = c->dns_stale_grace_s;
+	dc.prefetch = c->dns_prefetch;
+	dc.log = dns_log;
+	int ret = domains_new(&sv->dns, &dc);
+	if (ret < 0) {
+		LOG_E("dns", "no domain table: carrier names will not resolve", "error=\"%s\"",
+		      strerror(-ret));
+		sv->dns = NULL;
+		return;
+	}
+	bool redis = (c->redis_host && *c->redis_host) || (c->redis_unix && *c->redis_unix);
+	if (!redis)
+		return;
+	struct domain_redis_config rc = {
+		.redis_host = c->redis_host && *c->redis_host ? c->redis_host : NULL,
+		.redis_port = c->redis_port,
+		.redis_unix = c->redis_unix && *c->redis_unix ? c->redis_unix : NULL,
+		.redis_password = c->redis_password,
+		.redis_db = c->redis_db,
+		.prefix = c->redis_prefix,
+		.node = c->node_name,
+		.log = dns_log,
+	};
+	ret = domain_redis_create(&sv->dns_redis, &rc, sv->dns);
+	if (ret < 0) {
+		LOG_E("dns", "no Redis mirror of the domain table", "error=\"%s\"", strerror(-ret));
+		sv->dns_redis = NULL;
+	}
+}
+
+static void dns_count(void *arg, const struct domains_info *e)
+{
+	uint64_t *by = arg;
+	if ((unsigned)e->status < 7)
+		by[e->status]++;
+}
+
+/* The gauges and counters of the domain table, once a second. */
+static void dns_stats(struct service *sv)
+{
+	struct daemon *d = sv->d;
+	uint64_t now = now_ms();
+	if (!sv->dns || now - sv->dns_stats_ms < 1000)
+		return;
+	sv->dns_stats_ms = now;
+	uint64_t by[7] = { 0 }, cursor = 0;
+	while (domains_foreach(sv->dns, &cursor, 4096, dns_count, by))
+		;
+	memcpy(d->node.dns_entries, by, sizeof(d->node.dns_entries));
+	struct domains_stats st;
+	domains_stats(sv->dns, &st);
+	d->node.dns_queries = st.queries;
+	d->node.dns_failures = st.failures;
+	if (sv->dns_redis) {
+		struct domain_redis_stats rs;
+		domain_redis_stats(sv->dns_redis, &rs);
+		d->node.dns_redis_connected = rs.connected;
+	}
 }
 
 /* ---- trace ---- */
@@ -993,6 +1197,10 @@ static int mgmt_up(struct service *sv, struct mgmt_source *src)
 	if (ret < 0)
 		LOG_E("mgmt", "cannot add the registrar's routes", "error=\"%s\"", strerror(-ret));
 #endif
+	sv->dns_api.d = sv->dns;
+	ret = domain_api_init(&sv->dns_api, sv->mgmt);
+	if (ret < 0)
+		LOG_E("mgmt", "cannot add the domains' routes", "error=\"%s\"", strerror(-ret));
 	if (sv->up) {
 		sv->up_api = (struct uplink_api){ .mgr = sv->up, .now_ms = now_ms };
 		ret = uplink_api_init(&sv->up_api, sv->mgmt);
@@ -1053,6 +1261,7 @@ int service_run(struct daemon *d, int sigfd)
 	int status = 0;
 
 	trace_apply(&sv, atomic_load(&d->snap));
+	dns_start(&sv);
 	sv.up = uplink_mgr_new(d->nworkers, &up_ops, &sv);
 	if (!sv.up)
 		LOG_E("uplink", "out of memory: no outbound registrations", NULL);
@@ -1068,11 +1277,14 @@ int service_run(struct daemon *d, int sigfd)
 
 	while (!all_stopped(d)) {
 		short rev = 0;
-		struct pollfd pf[4] = { { .fd = sigfd, .events = POLLIN },
-					{ .fd = sv.mgmt ? mgmt_poll_fd(sv.mgmt) : -1,
-					  .events = POLLIN },
-					{ .fd = d->loc ? d->service_fd : -1, .events = POLLIN },
-					{ .fd = -1 } };
+		enum { NPF = 5 + DOMAINS_POLL_MAX };
+		struct pollfd pf[NPF] = { { .fd = sigfd, .events = POLLIN },
+					  { .fd = sv.mgmt ? mgmt_poll_fd(sv.mgmt) : -1,
+					    .events = POLLIN },
+					  { .fd = d->loc ? d->service_fd : -1, .events = POLLIN },
+					  { .fd = -1 },
+					  { .fd = -1 } };
+		unsigned ndns = 0;
 		int timeout = SERVICE_TICK_MS;
 		if (sv.mgmt) {
 			int t = mgmt_poll_timeout_ms(sv.mgmt);
@@ -1085,6 +1297,20 @@ int service_run(struct daemon *d, int sigfd)
 			if (t >= 0 && t < timeout)
 				timeout = t;
 		}
+		if (sv.dns) {
+			ndns = domains_poll_fds(sv.dns, pf + 5, DOMAINS_POLL_MAX);
+			if (ndns > DOMAINS_POLL_MAX)
+				ndns = DOMAINS_POLL_MAX;
+			int t = domains_poll_timeout(sv.dns, (int64_t)now_ms());
+			if (t >= 0 && t < timeout)
+				timeout = t;
+		}
+		if (sv.dns_redis) {
+			pf[4].fd = domain_redis_poll_fd(sv.dns_redis, &pf[4].events);
+			int t = domain_redis_poll_timeout(sv.dns_redis);
+			if (t >= 0 && t < timeout)
+				timeout = t;
+		}
 		if (sv.up_next >= 0 && sv.up_next < timeout)
 			timeout = (int)sv.up_next;
 		if (d->loc) {
@@ -1094,13 +1320,18 @@ int service_run(struct daemon *d, int sigfd)
 			if (regq_pending(d))
 				timeout = 0;
 		}
-		int n = poll(pf, 4, timeout);
+		int n = poll(pf, 5 + ndns, timeout);
 		if (n > 0 && pf[3].fd >= 0)
 			rev = pf[3].revents;
 		if (n < 0 && errno != EINTR) {
 			LOG_E("service", "poll failed", "error=\"%s\"", strerror(errno));
 			break;
 		}
+		if (sv.dns)
+			domains_process(sv.dns, pf + 5, n > 0 ? ndns : 0, (int64_t)now_ms());
+		if (sv.dns_redis)
+			domain_redis_process(sv.dns_redis,
+					     n > 0 && pf[4].fd >= 0 ? pf[4].revents : 0);
 		if (n > 0 && (pf[0].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
@@ -1115,6 +1346,7 @@ int service_run(struct daemon *d, int sigfd)
 			mgmt_process(sv.mgmt);
 		registrations(&sv);
 		uplinks(&sv);
+		dns_stats(&sv);
 		acc_refresh(&sv, false);
 		if (d->loc_redis) {
 			location_redis_process(d->loc_redis, rev);
@@ -1153,6 +1385,8 @@ int service_run(struct daemon *d, int sigfd)
 		}
 	}
 	uplink_mgr_free(sv.up);
+	domain_redis_destroy(sv.dns_redis);
+	domains_free(sv.dns);
 	/* The last changes, then give Redis a moment to take them. */
 	while (d->loc && regq_pending(d))
 		registrations(&sv);

@@ -81,6 +81,11 @@ struct stats_node {
 	uint64_t uplinks[6];		/* gauge by enum uplink_state */
 	uint64_t uplink_registers[5];	/* registration attempts by enum uplink_result */
 	uint64_t uplink_unregisters[5]; /* unregistrations by enum uplink_result */
+	/* the domain table (storage/domains.h), written by the service thread */
+	uint64_t dns_entries[7];      /* gauge by enum domains_status */
+	uint64_t dns_queries;	      /* DNS queries sent */
+	uint64_t dns_failures;	      /* resolutions that failed */
+	uint64_t dns_redis_connected; /* gauge: the mirror's Redis connection is up */
 };
 
 #define STAT_ADD(s, field, n)                                                               \

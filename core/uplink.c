@@ -625,6 +625,7 @@ struct uplink {
 	char call_id[48];
 	char from_tag[20];
 	char registrar_text[64];
+	struct sockaddr_storage dest; /* where the last request went (AF_UNSPEC: none yet) */
 	char aor[300];
 	char contact[320];
 	/* the challenge answered last (reused for the next request, nc + 1) */
@@ -960,7 +961,7 @@ static void send_req(struct uplink_mgr *m, struct uplink *u, bool unreg, uint64_
 	unsigned slot = slot_of(m, u);
 	const char *host = u->def.proxy[0] ? u->def.proxy : u->def.registrar;
 	uint16_t port = u->def.proxy[0] ? u->def.proxy_port : u->def.port;
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = u->dest; /* the server used last: kept while it may be */
 	socklen_t sl = sizeof(ss);
 	int ret = m->ops.resolve(m->arg, host, port, u->def.transport, &ss, &sl);
 	if (ret == -EAGAIN) {
@@ -974,6 +975,7 @@ static void send_req(struct uplink_mgr *m, struct uplink *u, bool unreg, uint64_
 		     m->p.retry_delay_ms);
 		return;
 	}
+	u->dest = ss;
 	char lhost[64];
 	uint16_t lport = 0;
 	ret = m->ops.local(m->arg, (struct sockaddr *)&ss, u->def.transport, lhost, sizeof(lhost),
@@ -1152,6 +1154,8 @@ static void fail(struct uplink_mgr *m, struct uplink *u, enum uplink_result r, u
 	m->cnt.registers[r]++;
 	u->failures++;
 	u->state = UPLINK_FAILED;
+	if (r == UPLINK_RES_TIMEOUT || r == UPLINK_RES_ERROR || status >= 500)
+		u->dest.ss_family = AF_UNSPEC; /* the next attempt may pick another server */
 	if (u->expires_at && now >= u->expires_at)
 		u->expires_at = 0;
 	u->next_ms =

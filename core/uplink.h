@@ -207,7 +207,9 @@ struct uplink_ops {
 	 * owns r now) or a negative errno (the manager frees r and tries again on a
 	 * later uplink_mgr_run()). */
 	int (*send)(void *arg, unsigned worker, struct uplink_req *r);
-	/* Resolve host:port for transport into *ss. Returns 0, -EAGAIN (not yet:
+	/* Resolve host:port for transport into *ss, which holds the address used
+	 * last (AF_UNSPEC: none; cleared after a timeout, a transport error or a
+	 * 5xx): keep it while the name still has it. Returns 0, -EAGAIN (not yet:
 	 * asked again on a later run) or another negative errno (the attempt fails). */
 	int (*resolve)(void *arg, const char *host, uint16_t port, uint8_t transport,
 		       struct sockaddr_storage *ss, socklen_t *len);

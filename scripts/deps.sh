@@ -6,10 +6,10 @@
 set -euo pipefail
 
 run_pkgs=(gcc pkg-config meson ninja-build libcjson-dev libhiredis-dev liburing-dev
-	  libmicrohttpd-dev libyaml-dev libssl-dev)
+	  libmicrohttpd-dev libyaml-dev libssl-dev libc-ares-dev)
 test_pkgs=(libcriterion-dev clang libclang-rt-14-dev clang-format valgrind
 	   libosip2-dev libsofia-sip-ua-dev python3 redis-server redis-tools
-	   sip-tester kamailio tshark)
+	   sip-tester kamailio tshark python3-dnslib)
 
 want=("${run_pkgs[@]}")
 [ "${1:-run}" = test ] && want+=("${test_pkgs[@]}")

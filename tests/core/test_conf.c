@@ -1461,6 +1461,43 @@ Test(conf, uplinks_keys_and_aliases)
 		load_fails(bad[i].yaml, bad[i].line, bad[i].key, bad[i].sub);
 }
 
+Test(conf, dns_keys)
+{
+	struct conf c;
+
+	load_ok("", &c);
+	cr_assert_eq(c.ndns_servers, 0);
+	cr_assert_eq(c.dns_timeout_ms, 2000);
+	cr_assert_eq(c.dns_tries, 2);
+	cr_assert_eq(c.dns_ttl_floor_s, 10);
+	cr_assert_eq(c.dns_ttl_ceiling_s, 3600);
+	cr_assert_eq(c.dns_negative_ttl_s, 30);
+	cr_assert_eq(c.dns_stale_grace_s, 86400);
+	cr_assert_eq(c.dns_prefetch, 85);
+	conf_free(&c);
+	load_ok("dns:\n  servers: [127.0.0.1, \"127.0.0.1:5353\", \"[::1]:53\"]\n  timeout: 1s\n"
+		"  tries: 3\n  ttl_floor: 1\n  ttl_ceiling: 24h\n  negative_ttl: 5\n"
+		"  stale_grace: 0\n  prefetch: 50\n",
+		&c);
+	cr_assert_eq(c.ndns_servers, 3);
+	cr_assert_str_eq(c.dns_servers[2], "[::1]:53");
+	cr_assert_eq(c.dns_timeout_ms, 1000);
+	cr_assert_eq(c.dns_tries, 3);
+	cr_assert_eq(c.dns_ttl_floor_s, 1);
+	cr_assert_eq(c.dns_ttl_ceiling_s, 86400);
+	cr_assert_eq(c.dns_stale_grace_s, 0);
+	cr_assert_eq(c.dns_prefetch, 50);
+	conf_free(&c);
+	load_fails("dns:\n  servers: [ns1.example.com]\n", 2, "dns.servers",
+		   "'ns1.example.com' is not an IPv4 address");
+	load_fails("dns:\n  servers:\n    - 127.0.0.1\n    - \"::1\"\n", 4, "dns.servers",
+		   "needs brackets");
+	load_fails("dns:\n  prefetch: 99\n", 2, "dns.prefetch", "out of range");
+	load_fails("dns:\n  timeout: 50ms\n", 2, "dns.timeout", "out of range");
+	load_fails("dns:\n  ttl_floor: 600\n  ttl_ceiling: 60\n", 3, "dns.ttl_ceiling",
+		   "dns.ttl_floor");
+}
+
 /* ---- reload ---- */
 
 Test(conf, restart_keys)
