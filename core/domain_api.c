@@ -30,6 +30,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/api_json.h"
 #include "core/mgmt.h"
 #include "parsers/sv.h"
 #include "storage/domains.h"
@@ -65,98 +66,11 @@ static int64_t next_in(const struct domains_info *e, int64_t now)
 	return (e->next_refresh_ms - now + 999) / 1000;
 }
 
-/* ---- answers ---- */
-
-static int answer_error(cJSON **out, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int answer_error(cJSON **out, int status, const char *fmt, ...)
-{
-	cJSON *j = cJSON_CreateObject();
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (j && !cJSON_AddStringToObject(j, "error", msg)) {
-		cJSON_Delete(j);
-		j = NULL;
-	}
-	*out = j;
-	return status;
-}
-
-/* 405, saying which methods the path takes (a route cannot set Allow). */
-static int answer_method(cJSON **out, const char *method, const char *allowed)
-{
-	char m[32];
-	size_t i = 0;
-
-	/* The method is the client's: printable ASCII only, and short. */
-	for (; method[i] && i + 1 < sizeof(m); i++)
-		m[i] = method[i] > 0x20 && method[i] < 0x7f ? method[i] : '?';
-	m[i] = '\0';
-	return answer_error(out, 405, "method not allowed: %s (allowed: %s)", m, allowed);
-}
-
-static bool is_get(const char *method)
-{
-	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-}
-
 /* ---- JSON ---- */
-
-/* A JSON string of s: valid UTF-8 kept, any other octet as U+FFFD. NULL is "". */
-static cJSON *json_str(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	size_t len = strlen((const char *)p);
-	char *buf, *w;
-	cJSON *j;
-
-	for (size_t i = 0, n; i < len; i += n)
-		if ((n = sv_utf8_seq(p + i, len - i)) == 0)
-			goto fix;
-	return cJSON_CreateString((const char *)p); /* the common case: no copy */
-fix:
-	buf = malloc(len * 3 + 1);
-	if (!buf)
-		return NULL;
-	w = buf;
-	for (size_t i = 0; i < len;) {
-		size_t n = sv_utf8_seq(p + i, len - i);
-
-		if (n) {
-			memcpy(w, p + i, n);
-			w += n;
-			i += n;
-		} else {
-			memcpy(w, "\xef\xbf\xbd", 3);
-			w += 3;
-			i++;
-		}
-	}
-	*w = '\0';
-	j = cJSON_CreateString(buf);
-	free(buf);
-	return j;
-}
-
-/* Add item to o as k; false (item freed) when item is NULL or cannot be added. */
-static bool add(cJSON *o, const char *k, cJSON *item)
-{
-	if (!item)
-		return false;
-	if (!cJSON_AddItemToObject(o, k, item)) {
-		cJSON_Delete(item);
-		return false;
-	}
-	return true;
-}
 
 static bool add_num(cJSON *o, const char *k, double v)
 {
-	return add(o, k, cJSON_CreateNumber(v));
+	return api_json_add(o, k, cJSON_CreateNumber(v));
 }
 
 /* "192.0.2.1:5060", "[2001:db8::1]:5060"; the bare address when port is 0. */
@@ -181,10 +95,11 @@ static cJSON *target_json(const struct domains_info *e, unsigned ti)
 	cJSON *o = cJSON_CreateObject(), *arr = NULL;
 	char buf[ADDR_TEXT];
 
-	if (!o || !add(o, "name", json_str(t->name)) || !add_num(o, "port", t->port) ||
+	if (!o || !api_json_add(o, "name", api_json_str(t->name)) || !add_num(o, "port", t->port) ||
 	    !add_num(o, "priority", t->priority) || !add_num(o, "weight", t->weight) ||
 	    !add_num(o, "order", t->order) || !add_num(o, "preference", t->preference) ||
-	    !add(o, "transport", cJSON_CreateString(domains_transport_name(t->transport))) ||
+	    !api_json_add(o, "transport",
+			  cJSON_CreateString(domains_transport_name(t->transport))) ||
 	    !(arr = cJSON_AddArrayToObject(o, "addresses"))) {
 		cJSON_Delete(o);
 		return NULL;
@@ -213,13 +128,15 @@ static cJSON *entry_json(const struct domains_info *e, int64_t now)
 		    e->fail != DOMAINS_OK && e->fail != DOMAINS_STALE;
 	int64_t left = e->ttl_left_ms > 0 ? (e->ttl_left_ms + 999) / 1000 : 0;
 
-	if (!o || !add(o, "name", json_str(e->name)) ||
-	    !add(o, "kind", cJSON_CreateString(domains_kind_name(e->kind))) ||
-	    !add(o, "status", cJSON_CreateString(domains_status_name(e->status))) ||
-	    !add(o, "fail", cJSON_CreateString(fail ? domains_status_name(e->fail) : "")) ||
-	    !add(o, "error", json_str(e->error)) || !add(o, "node", json_str(e->node)) ||
-	    !add(o, "literal", cJSON_CreateBool(e->literal)) ||
-	    !add(o, "busy", cJSON_CreateBool(e->busy)) || !add_num(o, "ttl", e->ttl) ||
+	if (!o || !api_json_add(o, "name", api_json_str(e->name)) ||
+	    !api_json_add(o, "kind", cJSON_CreateString(domains_kind_name(e->kind))) ||
+	    !api_json_add(o, "status", cJSON_CreateString(domains_status_name(e->status))) ||
+	    !api_json_add(o, "fail",
+			  cJSON_CreateString(fail ? domains_status_name(e->fail) : "")) ||
+	    !api_json_add(o, "error", api_json_str(e->error)) ||
+	    !api_json_add(o, "node", api_json_str(e->node)) ||
+	    !api_json_add(o, "literal", cJSON_CreateBool(e->literal)) ||
+	    !api_json_add(o, "busy", cJSON_CreateBool(e->busy)) || !add_num(o, "ttl", e->ttl) ||
 	    !add_num(o, "ttl_left", (double)left) ||
 	    !add_num(o, "resolved_at", (double)e->resolved_ms) ||
 	    !add_num(o, "expires_at", (double)e->expires_ms) ||
@@ -327,9 +244,9 @@ static int list_domains(struct domain_api *api, cJSON **out)
 	for (size_t k = i; k < w.n; k++)
 		cJSON_Delete(w.items[k].o);
 	free(w.items);
-	if (!arr || i < w.n || !add(root, "truncated", cJSON_CreateBool(w.truncated))) {
+	if (!arr || i < w.n || !api_json_add(root, "truncated", cJSON_CreateBool(w.truncated))) {
 		cJSON_Delete(root);
-		return answer_error(out, 500, OOM);
+		return api_error(out, 500, OOM);
 	}
 	*out = root;
 	return 200;
@@ -346,7 +263,7 @@ static int get_name(struct domain_api *api, const char *name, cJSON **out)
 
 	if (!root || !(arr = cJSON_AddArrayToObject(root, "domains"))) {
 		cJSON_Delete(root);
-		return answer_error(out, 500, OOM);
+		return api_error(out, 500, OOM);
 	}
 	for (int k = 0; api->d && k < NKINDS; k++) {
 		cJSON *o;
@@ -357,13 +274,13 @@ static int get_name(struct domain_api *api, const char *name, cJSON **out)
 		if (!o || !cJSON_AddItemToArray(arr, o)) {
 			cJSON_Delete(o);
 			cJSON_Delete(root);
-			return answer_error(out, 500, OOM);
+			return api_error(out, 500, OOM);
 		}
 		found++;
 	}
 	if (!found) {
 		cJSON_Delete(root);
-		return answer_error(out, 404, NO_SUCH);
+		return api_error(out, 404, NO_SUCH);
 	}
 	*out = root;
 	return 200;
@@ -375,9 +292,10 @@ static int answer_resolving(cJSON **out, const char *name, int n)
 {
 	cJSON *j = cJSON_CreateObject();
 
-	if (!j || (name && !add(j, "name", json_str(name))) || !add_num(j, "resolving", n)) {
+	if (!j || (name && !api_json_add(j, "name", api_json_str(name))) ||
+	    !add_num(j, "resolving", n)) {
 		cJSON_Delete(j);
-		return answer_error(out, 500, OOM);
+		return api_error(out, 500, OOM);
 	}
 	*out = j;
 	return 202;
@@ -401,7 +319,7 @@ static int resolve_name(struct domain_api *api, const char *name, cJSON **out)
 		want[k] = !e.literal;
 	}
 	if (!found)
-		return answer_error(out, 404, NO_SUCH);
+		return api_error(out, 404, NO_SUCH);
 	for (int k = 0; k < NKINDS; k++)
 		if (want[k] && domains_resolve_now(api->d, (enum domains_kind)k, name) > 0)
 			n++;
@@ -446,8 +364,8 @@ static int on_domains(void *arg, const char *method, const char *subpath, const 
 	(void)body;
 	(void)body_len;
 	if (!p[0]) {
-		if (!is_get(method))
-			return answer_method(out, method, "GET, HEAD");
+		if (!api_is_get(method))
+			return api_method_not_allowed(out, method, "GET, HEAD");
 		return list_domains(api, out);
 	}
 	slash = strchr(p, '/');
@@ -455,17 +373,17 @@ static int on_domains(void *arg, const char *method, const char *subpath, const 
 	if (!slash) {
 		if (strcmp(p, RESOLVE) == 0 && strcmp(method, "POST") == 0)
 			return resolve_all(api, out);
-		if (!is_get(method))
-			return answer_method(out, method,
-					     strcmp(p, RESOLVE) == 0 ? "GET, HEAD, POST"
-								     : "GET, HEAD");
+		if (!api_is_get(method))
+			return api_method_not_allowed(out, method,
+						      strcmp(p, RESOLVE) == 0 ? "GET, HEAD, POST"
+									      : "GET, HEAD");
 	} else if (strcmp(slash + 1, RESOLVE) != 0) {
-		return answer_error(out, 404, "unknown action (resolve)");
+		return api_error(out, 404, "unknown action (resolve)");
 	} else if (strcmp(method, "POST") != 0) {
-		return answer_method(out, method, "POST");
+		return api_method_not_allowed(out, method, "POST");
 	}
 	if (len == 0 || len > NAME_CAP)
-		return answer_error(out, 404, NO_SUCH);
+		return api_error(out, 404, NO_SUCH);
 	memcpy(name, p, len);
 	name[len] = '\0';
 	return slash ? resolve_name(api, name, out) : get_name(api, name, out);

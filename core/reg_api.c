@@ -10,7 +10,7 @@
  * that two listings of the same table read the same.
  *
  * The table's strings are views, not NUL-terminated, and may hold any octet:
- * json_sv() copies one with each octet that is not part of valid UTF-8 (and
+ * api_json_sv() copies one with each octet that is not part of valid UTF-8 (and
  * NUL) replaced by U+FFFD, so that the answer is always valid JSON text.
  *
  * Out of memory while building an answer: the handler frees what it built and
@@ -32,6 +32,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/api_json.h"
 #include "core/mgmt.h"
 #include "core/suspend.h"
 #include "parsers/sv.h"
@@ -60,90 +61,9 @@ static int64_t seconds_left(int64_t until_ms, int64_t now_ms)
 	return until_ms > now_ms ? (until_ms - now_ms + 999) / 1000 : 0;
 }
 
-/* ---- answers ---- */
-
-static int answer_error(cJSON **out, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int answer_error(cJSON **out, int status, const char *fmt, ...)
-{
-	cJSON *j = cJSON_CreateObject();
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (j && !cJSON_AddStringToObject(j, "error", msg)) {
-		cJSON_Delete(j);
-		j = NULL;
-	}
-	*out = j;
-	return status;
-}
-
 static int answer_oom(cJSON **out)
 {
-	return answer_error(out, 500, "out of memory");
-}
-
-/* 405, saying which methods the path takes (a route cannot set Allow). */
-static int answer_method(cJSON **out, const char *method, const char *allowed)
-{
-	char m[32];
-	size_t i = 0;
-
-	/* The method is the client's: printable ASCII only, and short. */
-	for (; method[i] && i + 1 < sizeof(m); i++)
-		m[i] = method[i] > 0x20 && method[i] < 0x7f ? method[i] : '?';
-	m[i] = '\0';
-	return answer_error(out, 405, "method not allowed: %s (allowed: %s)", m, allowed);
-}
-
-static bool is_get(const char *method)
-{
-	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-}
-
-/* ---- JSON from views ---- */
-
-/* A JSON string of s: valid UTF-8 kept, any other octet (and NUL) as U+FFFD. */
-static cJSON *json_sv(struct sv s)
-{
-	const unsigned char *p = (const unsigned char *)s.p;
-	char *buf = malloc(s.len * 3 + 1), *w = buf;
-	cJSON *j;
-
-	if (!buf)
-		return NULL;
-	for (size_t i = 0; i < s.len;) {
-		size_t n = p[i] ? sv_utf8_seq(p + i, s.len - i) : 0; /* NUL: U+FFFD */
-
-		if (n) {
-			memcpy(w, p + i, n);
-			w += n;
-			i += n;
-		} else {
-			memcpy(w, "\xef\xbf\xbd", 3);
-			w += 3;
-			i++;
-		}
-	}
-	*w = '\0';
-	j = cJSON_CreateString(buf);
-	free(buf);
-	return j;
-}
-
-/* Add item to o as k; false (item freed) when item is NULL or cannot be added. */
-static bool add(cJSON *o, const char *k, cJSON *item)
-{
-	if (!item)
-		return false;
-	if (!cJSON_AddItemToObject(o, k, item)) {
-		cJSON_Delete(item);
-		return false;
-	}
-	return true;
+	return api_error(out, 500, "out of memory");
 }
 
 /* ---- bindings ---- */
@@ -179,21 +99,24 @@ static cJSON *binding_json(const struct location_binding *b, int64_t now)
 		return NULL;
 	source_text(&b->src, src, sizeof(src));
 	snprintf(conn, sizeof(conn), "%llu", (unsigned long long)b->src.conn);
-	ok = add(o, "contact", json_sv(b->contact)) &&
-	     add(o, "expires_in", cJSON_CreateNumber((double)seconds_left(b->expires_ms, now))) &&
-	     add(o, "expires_at", cJSON_CreateNumber((double)b->expires_ms)) &&
-	     add(o, "call_id", json_sv(b->call_id)) &&
-	     add(o, "cseq", cJSON_CreateNumber(b->cseq)) &&
-	     add(o, "q", cJSON_CreateNumber(b->q / 1000.0)) && add(o, "path", json_sv(b->path)) &&
-	     add(o, "instance", json_sv(b->instance)) &&
-	     add(o, "reg_id", cJSON_CreateNumber(b->reg_id)) &&
-	     add(o, "user_agent", json_sv(b->user_agent)) &&
-	     add(o, "source", cJSON_CreateString(src)) &&
-	     add(o, "worker",
-		 b->src.worker == LOCATION_WORKER_NONE ? cJSON_CreateNull()
-						       : cJSON_CreateNumber(b->src.worker)) &&
+	ok = api_json_add(o, "contact", api_json_sv(b->contact)) &&
+	     api_json_add(o, "expires_in",
+			  cJSON_CreateNumber((double)seconds_left(b->expires_ms, now))) &&
+	     api_json_add(o, "expires_at", cJSON_CreateNumber((double)b->expires_ms)) &&
+	     api_json_add(o, "call_id", api_json_sv(b->call_id)) &&
+	     api_json_add(o, "cseq", cJSON_CreateNumber(b->cseq)) &&
+	     api_json_add(o, "q", cJSON_CreateNumber(b->q / 1000.0)) &&
+	     api_json_add(o, "path", api_json_sv(b->path)) &&
+	     api_json_add(o, "instance", api_json_sv(b->instance)) &&
+	     api_json_add(o, "reg_id", cJSON_CreateNumber(b->reg_id)) &&
+	     api_json_add(o, "user_agent", api_json_sv(b->user_agent)) &&
+	     api_json_add(o, "source", cJSON_CreateString(src)) &&
+	     api_json_add(o, "worker",
+			  b->src.worker == LOCATION_WORKER_NONE
+				  ? cJSON_CreateNull()
+				  : cJSON_CreateNumber(b->src.worker)) &&
 	     /* A connection id packs slot and generation: a string, exact past 2^53. */
-	     add(o, "conn", b->src.conn ? cJSON_CreateString(conn) : cJSON_CreateNull());
+	     api_json_add(o, "conn", b->src.conn ? cJSON_CreateString(conn) : cJSON_CreateNull());
 	if (!ok) {
 		cJSON_Delete(o);
 		return NULL;
@@ -249,7 +172,8 @@ static cJSON *aor_json(struct sv aor, const struct location_binding *b, unsigned
 {
 	cJSON *o = cJSON_CreateObject(), *arr = NULL;
 
-	if (!o || !add(o, "aor", json_sv(aor)) || !(arr = cJSON_AddArrayToObject(o, "bindings"))) {
+	if (!o || !api_json_add(o, "aor", api_json_sv(aor)) ||
+	    !(arr = cJSON_AddArrayToObject(o, "bindings"))) {
 		cJSON_Delete(o);
 		return NULL;
 	}
@@ -339,9 +263,9 @@ static int list_registrations(struct reg_api *api, cJSON **out)
 			qsort(w.aors, w.n, sizeof(*w.aors), aor_cmp);
 		root = cJSON_CreateObject();
 	}
-	if (root && add(root, "aors", cJSON_CreateNumber((double)c.aors)) &&
-	    add(root, "bindings", cJSON_CreateNumber((double)c.bindings)) &&
-	    add(root, "truncated", cJSON_CreateBool(w.truncated)) &&
+	if (root && api_json_add(root, "aors", cJSON_CreateNumber((double)c.aors)) &&
+	    api_json_add(root, "bindings", cJSON_CreateNumber((double)c.bindings)) &&
+	    api_json_add(root, "truncated", cJSON_CreateBool(w.truncated)) &&
 	    (arr = cJSON_AddArrayToObject(root, "registrations"))) {
 		/* The array takes each AOR object; the ones it did not take are freed below. */
 		for (; i < w.n && cJSON_AddItemToArray(arr, w.aors[i]); i++)
@@ -367,7 +291,7 @@ static int get_aor(struct reg_api *api, const char *aor, cJSON **out)
 	unsigned n = aor_bindings(api->src.loc, sv_cstr(aor), now, b);
 
 	if (!n)
-		return answer_error(out, 404, "no such AOR");
+		return api_error(out, 404, "no such AOR");
 	*out = aor_json(sv_cstr(aor), b, n, now);
 	return *out ? 200 : answer_oom(out);
 }
@@ -384,7 +308,7 @@ static int answer_removed(cJSON **out, int n)
 {
 	cJSON *j = cJSON_CreateObject();
 
-	if (!j || !add(j, "removed", cJSON_CreateNumber(n))) {
+	if (!j || !api_json_add(j, "removed", cJSON_CreateNumber(n))) {
 		cJSON_Delete(j);
 		return answer_oom(out);
 	}
@@ -407,21 +331,21 @@ static int delete_aor(struct reg_api *api, const char *aor, const char *body, si
 
 	if (blank(body, body_len)) {
 		r = api->src.loc ? location_remove_aor(api->src.loc, sv_cstr(aor)) : 0;
-		return r > 0 ? answer_removed(out, r) : answer_error(out, 404, "no such AOR");
+		return r > 0 ? answer_removed(out, r) : api_error(out, 404, "no such AOR");
 	}
 	j = cJSON_ParseWithLength(body, body_len);
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
-		return answer_error(out, 400, "the body is not a JSON object");
+		return api_error(out, 400, "the body is not a JSON object");
 	}
 	cJSON_ArrayForEach(e, j)
 	{
 		if (strcmp(e->string, "contact") != 0 && strcmp(e->string, "instance") != 0 &&
 		    strcmp(e->string, "reg_id") != 0) {
 			cJSON_Delete(j);
-			return answer_error(out, 400,
-					    "unknown member in the body (takes contact, or "
-					    "instance and reg_id)");
+			return api_error(out, 400,
+					 "unknown member in the body (takes contact, or "
+					 "instance and reg_id)");
 		}
 	}
 	contact = cJSON_GetObjectItemCaseSensitive(j, "contact");
@@ -430,19 +354,19 @@ static int delete_aor(struct reg_api *api, const char *aor, const char *body, si
 	if ((contact && (!cJSON_IsString(contact) || !contact->valuestring[0])) ||
 	    (instance && (!cJSON_IsString(instance) || !instance->valuestring[0]))) {
 		cJSON_Delete(j);
-		return answer_error(out, 400, "contact and instance are non-empty strings");
+		return api_error(out, 400, "contact and instance are non-empty strings");
 	}
 	if (reg_id && (!cJSON_IsNumber(reg_id) || reg_id->valuedouble < 0 ||
 		       reg_id->valuedouble > UINT32_MAX ||
 		       reg_id->valuedouble != (double)(uint32_t)reg_id->valuedouble)) {
 		cJSON_Delete(j);
-		return answer_error(out, 400, "reg_id is a whole number from 0 to 4294967295");
+		return api_error(out, 400, "reg_id is a whole number from 0 to 4294967295");
 	}
 	if ((!contact && !instance) || (contact && instance) || (reg_id && !instance)) {
 		cJSON_Delete(j);
-		return answer_error(out, 400,
-				    "the body names one binding: {\"contact\": \"...\"} or "
-				    "{\"instance\": \"...\", \"reg_id\": n}");
+		return api_error(out, 400,
+				 "the body names one binding: {\"contact\": \"...\"} or "
+				 "{\"instance\": \"...\", \"reg_id\": n}");
 	}
 	if (contact)
 		c = sv_cstr(contact->valuestring);
@@ -452,7 +376,7 @@ static int delete_aor(struct reg_api *api, const char *aor, const char *body, si
 		rid = (uint32_t)reg_id->valuedouble;
 	r = api->src.loc ? location_remove(api->src.loc, sv_cstr(aor), c, inst, rid) : -ENOENT;
 	cJSON_Delete(j);
-	return r == 0 ? answer_removed(out, 1) : answer_error(out, 404, "no such binding");
+	return r == 0 ? answer_removed(out, 1) : api_error(out, 404, "no such binding");
 }
 
 static int on_registrations(void *arg, const char *method, const char *subpath, const char *body,
@@ -462,15 +386,15 @@ static int on_registrations(void *arg, const char *method, const char *subpath, 
 	const char *aor = subpath[0] == '/' ? subpath + 1 : subpath;
 
 	if (!aor[0]) {
-		if (!is_get(method))
-			return answer_method(out, method, "GET, HEAD");
+		if (!api_is_get(method))
+			return api_method_not_allowed(out, method, "GET, HEAD");
 		return list_registrations(api, out);
 	}
-	if (is_get(method))
+	if (api_is_get(method))
 		return get_aor(api, aor, out);
 	if (strcmp(method, "DELETE") == 0)
 		return delete_aor(api, aor, body, body_len, out);
-	return answer_method(out, method, "GET, HEAD, DELETE");
+	return api_method_not_allowed(out, method, "GET, HEAD, DELETE");
 }
 
 /* ---- /api/v1/suspensions ---- */
@@ -488,12 +412,12 @@ static cJSON *suspension_json(const struct suspend_info *s, int64_t now)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	if (!o || !add(o, "key", json_sv(sv_cstr(s->key))) ||
-	    !add(o, "type", cJSON_CreateString(s->is_addr ? "address" : "user")) ||
-	    !add(o, "failures", cJSON_CreateNumber(s->failures)) ||
-	    !add(o, "until", cJSON_CreateNumber((double)s->until_ms)) ||
-	    !add(o, "remaining_s",
-		 cJSON_CreateNumber((double)seconds_left((int64_t)s->until_ms, now)))) {
+	if (!o || !api_json_add(o, "key", api_json_sv(sv_cstr(s->key))) ||
+	    !api_json_add(o, "type", cJSON_CreateString(s->is_addr ? "address" : "user")) ||
+	    !api_json_add(o, "failures", cJSON_CreateNumber(s->failures)) ||
+	    !api_json_add(o, "until", cJSON_CreateNumber((double)s->until_ms)) ||
+	    !api_json_add(o, "remaining_s",
+			  cJSON_CreateNumber((double)seconds_left((int64_t)s->until_ms, now)))) {
 		cJSON_Delete(o);
 		return NULL;
 	}
@@ -522,9 +446,9 @@ static int list_suspensions(struct reg_api *api, cJSON **out)
 		qsort(info, n, sizeof(*info), info_cmp);
 	}
 	root = cJSON_CreateObject();
-	ok = root && add(root, "enabled", cJSON_CreateBool(api->src.susp != NULL)) &&
-	     add(root, "total", cJSON_CreateNumber((double)total)) &&
-	     add(root, "truncated", cJSON_CreateBool(n < total)) &&
+	ok = root && api_json_add(root, "enabled", cJSON_CreateBool(api->src.susp != NULL)) &&
+	     api_json_add(root, "total", cJSON_CreateNumber((double)total)) &&
+	     api_json_add(root, "truncated", cJSON_CreateBool(n < total)) &&
 	     (arr = cJSON_AddArrayToObject(root, "suspensions"));
 	for (size_t i = 0; ok && i < n; i++) {
 		cJSON *e = suspension_json(&info[i], now);
@@ -549,9 +473,9 @@ static int clear_suspension(struct reg_api *api, const char *key, cJSON **out)
 	if (api->src.on_clear)
 		api->src.on_clear(api->src.arg, key);
 	if (!api->src.susp || suspend_clear(api->src.susp, key) != 0)
-		return answer_error(out, 404, "no such suspension");
+		return api_error(out, 404, "no such suspension");
 	j = cJSON_CreateObject();
-	if (!j || !add(j, "cleared", json_sv(sv_cstr(key)))) {
+	if (!j || !api_json_add(j, "cleared", api_json_sv(sv_cstr(key)))) {
 		cJSON_Delete(j);
 		return answer_oom(out);
 	}
@@ -568,12 +492,12 @@ static int on_suspensions(void *arg, const char *method, const char *subpath, co
 	(void)body;
 	(void)body_len;
 	if (!key[0]) {
-		if (!is_get(method))
-			return answer_method(out, method, "GET, HEAD");
+		if (!api_is_get(method))
+			return api_method_not_allowed(out, method, "GET, HEAD");
 		return list_suspensions(api, out);
 	}
 	if (strcmp(method, "DELETE") != 0)
-		return answer_method(out, method, "DELETE");
+		return api_method_not_allowed(out, method, "DELETE");
 	return clear_suspension(api, key, out);
 }
 

@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/api_json.h"
 #include "core/conf.h"
 #include "core/mgmt.h"
 #include "core/uplink.h"
@@ -56,22 +57,6 @@ static cJSON *info_json(const struct uplink_info *i)
 	return o;
 }
 
-static int error(cJSON **out, int status, const char *msg)
-{
-	cJSON *o = cJSON_CreateObject();
-	if (o && !cJSON_AddStringToObject(o, "error", msg)) {
-		cJSON_Delete(o);
-		o = NULL;
-	}
-	*out = o;
-	return status;
-}
-
-static bool is_get(const char *m)
-{
-	return !strcmp(m, "GET") || !strcmp(m, "HEAD");
-}
-
 static int on_uplinks(void *arg, const char *method, const char *subpath, const char *body,
 		      size_t body_len, cJSON **out)
 {
@@ -82,18 +67,18 @@ static int on_uplinks(void *arg, const char *method, const char *subpath, const 
 	(void)body_len;
 
 	if (!subpath[0]) {
-		if (!is_get(method))
-			return error(out, 405, "use GET");
+		if (!api_is_get(method))
+			return api_method_not_allowed(out, method, "GET, HEAD");
 		cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "uplinks");
 		if (!arr) {
 			cJSON_Delete(root);
-			return error(out, 500, "out of memory");
+			return api_error(out, 500, "out of memory");
 		}
 		for (unsigned i = 0; uplink_mgr_info(api->mgr, i, now, &info); i++) {
 			cJSON *o = info_json(&info);
 			if (!o) {
 				cJSON_Delete(root);
-				return error(out, 500, "out of memory");
+				return api_error(out, 500, "out of memory");
 			}
 			cJSON_AddItemToArray(arr, o);
 		}
@@ -105,39 +90,38 @@ static int on_uplinks(void *arg, const char *method, const char *subpath, const 
 	const char *p = subpath + 1, *slash = strchr(p, '/');
 	size_t len = slash ? (size_t)(slash - p) : strlen(p);
 	if (len == 0 || len > UPLINK_NAME_MAX)
-		return error(out, 404, "no such uplink");
+		return api_error(out, 404, "no such uplink");
 	memcpy(name, p, len);
 	name[len] = 0;
 	if (!slash) {
-		if (!is_get(method))
-			return error(out, 405,
-				     "use GET, or POST to .../register or .../unregister");
+		if (!api_is_get(method))
+			return api_method_not_allowed(out, method, "GET, HEAD");
 		if (!uplink_mgr_find(api->mgr, name, now, &info))
-			return error(out, 404, "no such uplink");
+			return api_error(out, 404, "no such uplink");
 		*out = info_json(&info);
 		return *out ? 200 : 500;
 	}
 	const char *action = slash + 1;
 	bool reg = !strcmp(action, "register"), unreg = !strcmp(action, "unregister");
 	if (!reg && !unreg)
-		return error(out, 404, "unknown action (register, unregister)");
+		return api_error(out, 404, "unknown action (register, unregister)");
 	if (strcmp(method, "POST") != 0)
-		return error(out, 405, "use POST");
+		return api_method_not_allowed(out, method, "POST");
 	int ret = reg ? uplink_mgr_register(api->mgr, name, now)
 		      : uplink_mgr_unregister(api->mgr, name, now);
 	if (ret == -ENOENT)
-		return error(out, 404, "no such uplink");
+		return api_error(out, 404, "no such uplink");
 	if (ret == -ESHUTDOWN)
-		return error(out, 503, "stopping");
+		return api_error(out, 503, "stopping");
 	if (ret == -EPERM)
-		return error(out, 409, "disabled (enabled: false in the uplinks file)");
+		return api_error(out, 409, "disabled (enabled: false in the uplinks file)");
 	if (ret < 0)
-		return error(out, 500, strerror(-ret));
+		return api_error(out, 500, "%s", strerror(-ret));
 	cJSON *o = cJSON_CreateObject();
 	if (!o || !cJSON_AddStringToObject(o, "name", name) ||
 	    !cJSON_AddStringToObject(o, "action", reg ? "register" : "unregister")) {
 		cJSON_Delete(o);
-		return error(out, 500, "out of memory");
+		return api_error(out, 500, "out of memory");
 	}
 	*out = o;
 	return 202;

@@ -23,6 +23,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/api_json.h"
 #include "core/mgmt.h"
 #include "core/stats.h"
 
@@ -971,4 +972,65 @@ Test(mgmt_start, ipv6)
 	cr_assert(strncmp(buf, "HTTP/1.1 200 ", 13) == 0, "%s", buf);
 	cr_assert_not_null(strstr(buf, "\"version\":\"0.1.0\""));
 	mgmt_stop(m6);
+}
+
+/* ---- api_json.h: what the route modules build their answers with ---- */
+
+Test(api_json, strings_are_always_valid_utf8)
+{
+	static const struct {
+		const char *in;
+		size_t len;
+		const char *want;
+	} t[] = {
+		{ "plain", 5, "plain" },
+		{ "caf\xc3\xa9", 5, "caf\xc3\xa9" },
+		{ "a\xff"
+		  "b",
+		  3,
+		  "a\xef\xbf\xbd"
+		  "b" },
+		{ "a\0b", 3,
+		  "a\xef\xbf\xbd"
+		  "b" },
+		{ "\xc3", 1, "\xef\xbf\xbd" }, /* cut sequence */
+		{ "", 0, "" },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		cJSON *j = api_json_sv(sv_make(t[i].in, t[i].len));
+		cr_assert_not_null(j);
+		cr_assert_str_eq(cJSON_GetStringValue(j), t[i].want, "case %zu", i);
+		cJSON_Delete(j);
+	}
+	/* a view is read no further than its length */
+	cJSON *j = api_json_sv(sv_make("abcdef", 3));
+	cr_assert_str_eq(cJSON_GetStringValue(j), "abc");
+	cJSON_Delete(j);
+	j = api_json_str("x\x80"
+			 "y");
+	cr_assert_str_eq(cJSON_GetStringValue(j), "x\xef\xbf\xbd"
+						  "y");
+	cJSON_Delete(j);
+	j = api_json_str(NULL);
+	cr_assert_str_eq(cJSON_GetStringValue(j), "");
+	cJSON_Delete(j);
+}
+
+Test(api_json, errors_and_methods)
+{
+	cJSON *out = NULL;
+	cr_assert_eq(api_error(&out, 404, "no such %s", "thing"), 404);
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(out, "error")), "no such thing");
+	cJSON_Delete(out);
+	cr_assert_eq(api_method_not_allowed(&out, "P\x01T", "GET"), 405);
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(out, "error")),
+			 "method not allowed: P?T (allowed: GET)");
+	cJSON_Delete(out);
+	cr_assert(api_is_get("GET"));
+	cr_assert(api_is_get("HEAD"));
+	cr_assert_not(api_is_get("POST"));
+	cJSON *o = cJSON_CreateObject();
+	cr_assert_not(api_json_add(o, "k", NULL));
+	cr_assert(api_json_add(o, "k", cJSON_CreateNumber(1)));
+	cJSON_Delete(o);
 }
