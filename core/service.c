@@ -667,38 +667,38 @@ static int up_resolve(void *arg, const char *host, uint16_t port, uint8_t transp
 {
 	struct service *sv = arg;
 	struct sockaddr_storage prev = *ss;
-	if (literal_addr(host, port, ss, len))
+	if (literal_addr(host, port ? port : 5060, ss, len))
 		return 0;
 	if (!sv->dns)
 		return -EHOSTUNREACH;
-	int ret = domains_add(sv->dns, DOMAINS_HOST, host);
+	/* A port given: A and AAAA. None: RFC 3263 (NAPTR, SRV, then A/AAAA). */
+	enum domains_kind kind = port ? DOMAINS_HOST : DOMAINS_NAPTR;
+	int ret = domains_add(sv->dns, kind, host);
 	if (ret < 0)
 		return ret == -EINVAL ? -EHOSTUNREACH : ret;
 	struct domains_info e;
-	if (domains_get(sv->dns, DOMAINS_HOST, host, &e) < 0 || e.status == DOMAINS_PENDING)
+	if (domains_get(sv->dns, kind, host, &e) < 0 || e.status == DOMAINS_PENDING)
 		return -EAGAIN;
-	for (unsigned i = 0; i < e.naddrs && prev.ss_family; i++) {
+	uint8_t tp = transport == CONF_TCP ? DOMAINS_TP_TCP : DOMAINS_TP_UDP;
+	bool kept = false;
+	for (unsigned i = 0; i < e.naddrs && prev.ss_family && !kept; i++) {
 		const struct domains_addr *a = &e.addrs[i];
-		bool same =
-			a->family == prev.ss_family &&
-			!memcmp(a->ip,
-				a->family == AF_INET
-					? (const void *)&((struct sockaddr_in *)&prev)->sin_addr
-					: (const void *)&((struct sockaddr_in6 *)&prev)->sin6_addr,
-				a->family == AF_INET ? 4 : 16);
-		if (same) {
+		const struct domains_target *t = &e.targets[a->target];
+		if (a->family != prev.ss_family || (t->transport && t->transport != tp))
+			continue;
+		const void *ip = a->family == AF_INET
+					 ? (const void *)&((struct sockaddr_in *)&prev)->sin_addr
+					 : (const void *)&((struct sockaddr_in6 *)&prev)->sin6_addr;
+		if (!memcmp(a->ip, ip, a->family == AF_INET ? 4 : 16)) {
 			*len = domains_addr_sockaddr(a, ss);
-			break;
+			kept = true;
 		}
-		if (i + 1 == e.naddrs)
-			prev.ss_family = AF_UNSPEC;
 	}
-	if (!prev.ss_family || !e.naddrs) {
+	if (!kept) {
 		struct domains_cursor c;
 		struct domains_pick pk;
-		domains_cursor_init(&c, transport == CONF_TCP ? DOMAINS_TP_TCP : DOMAINS_TP_UDP,
-				    AF_UNSPEC);
-		ret = domains_pick(sv->dns, DOMAINS_HOST, host, &c, &pk);
+		domains_cursor_init(&c, tp, AF_UNSPEC);
+		ret = domains_pick(sv->dns, kind, host, &c, &pk);
 		if (ret == -EAGAIN)
 			return -EAGAIN;
 		if (ret < 0)
@@ -706,11 +706,11 @@ static int up_resolve(void *arg, const char *host, uint16_t port, uint8_t transp
 		*ss = pk.sa;
 		*len = pk.salen;
 	}
-	/* The uplink's port: host entries carry none. */
-	if (ss->ss_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-	else
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+	/* The uplink's port when given; else DNS's (SRV), else 5060. */
+	uint16_t *sp = ss->ss_family == AF_INET ? &((struct sockaddr_in *)ss)->sin_port
+						: &((struct sockaddr_in6 *)ss)->sin6_port;
+	if (port || !*sp)
+		*sp = htons(port ? port : 5060);
 	return 0;
 }
 
@@ -784,14 +784,18 @@ static void up_params(const struct conf *c, struct uplink_params *p)
 struct dns_sweep {
 	const struct uplink_defs *defs;
 	char (*gone)[DOMAINS_NAME_MAX + 1];
+	enum domains_kind *kind;
 	unsigned n, cap;
 };
 
-static bool host_used(const struct uplink_defs *defs, const char *name)
+/* Whether an uplink names host as its registrar or proxy, with a port (a host
+ * entry) or without (a NAPTR one). */
+static bool host_used(const struct uplink_defs *defs, const char *name, bool with_port)
 {
 	for (unsigned i = 0; i < defs->n; i++) {
 		const struct uplink_def *u = &defs->v[i];
-		if (!strcasecmp(u->registrar, name) || (u->proxy[0] && !strcasecmp(u->proxy, name)))
+		if ((!strcasecmp(u->registrar, name) && !!u->port == with_port) ||
+		    (u->proxy[0] && !strcasecmp(u->proxy, name) && !!u->proxy_port == with_port))
 			return true;
 	}
 	return false;
@@ -800,8 +804,10 @@ static bool host_used(const struct uplink_defs *defs, const char *name)
 static void dns_sweep_one(void *arg, const struct domains_info *e)
 {
 	struct dns_sweep *w = arg;
-	if (e->kind != DOMAINS_HOST || host_used(w->defs, e->name) || w->n == w->cap)
+	if ((e->kind != DOMAINS_HOST && e->kind != DOMAINS_NAPTR) || w->n == w->cap ||
+	    host_used(w->defs, e->name, e->kind == DOMAINS_HOST))
 		return;
+	w->kind[w->n] = e->kind;
 	snprintf(w->gone[w->n++], DOMAINS_NAME_MAX + 1, "%s", e->name);
 }
 
@@ -816,19 +822,21 @@ static void dns_sync(struct service *sv, const struct uplink_defs *defs)
 	for (unsigned i = 0; i < defs->n; i++) {
 		const struct uplink_def *u = &defs->v[i];
 		if (!literal_addr(u->registrar, 0, &ss, &sl))
-			domains_add(sv->dns, DOMAINS_HOST, u->registrar);
+			domains_add(sv->dns, u->port ? DOMAINS_HOST : DOMAINS_NAPTR, u->registrar);
 		if (u->proxy[0] && !literal_addr(u->proxy, 0, &ss, &sl))
-			domains_add(sv->dns, DOMAINS_HOST, u->proxy);
+			domains_add(sv->dns, u->proxy_port ? DOMAINS_HOST : DOMAINS_NAPTR,
+				    u->proxy);
 	}
 	char gone[64][DOMAINS_NAME_MAX + 1];
-	struct dns_sweep w = { defs, gone, 0, 64 };
+	enum domains_kind kinds[64];
+	struct dns_sweep w = { defs, gone, kinds, 0, 64 };
 	uint64_t cursor = 0;
 	bool more;
 	do {
 		w.n = 0;
 		more = domains_foreach(sv->dns, &cursor, 256, dns_sweep_one, &w);
 		for (unsigned i = 0; i < w.n; i++)
-			domains_remove(sv->dns, DOMAINS_HOST, gone[i]);
+			domains_remove(sv->dns, kinds[i], gone[i]);
 	} while (more);
 }
 

@@ -82,14 +82,15 @@ enum ufield {
 	U_SEND_UNREGISTER,
 	U_PRIVACY,
 	U_ENABLED,
+	U_REQUEST_URI,
 	U__COUNT,
 };
 
 static const char *const ufield_names[U__COUNT] = {
-	"name",	     "registrar",	"port",		"transport",
-	"proxy",     "proxy_port",	"domain",	"user",
-	"auth_user", "password",	"contact_user", "host",
-	"expire",    "send_unregister", "privacy",	"enabled",
+	"name",		"registrar",   "port",	 "transport",	    "proxy",
+	"proxy_port",	"domain",      "user",	 "auth_user",	    "password",
+	"contact_user", "host",	       "expire", "send_unregister", "privacy",
+	"enabled",	"request_uri",
 };
 
 /* A host as the file may give it: a name or an IP (no spaces, no controls). */
@@ -249,6 +250,14 @@ static int set_ufield(struct dl *d, struct uplink_def *u, enum ufield f, const c
 			u->send_unregister = b;
 		return 0;
 	}
+	case U_REQUEST_URI:
+		if (scalar_is(v, "address"))
+			u->ruri_domain = false;
+		else if (scalar_is(v, "domain"))
+			u->ruri_domain = true;
+		else
+			return dl_err(d, node_line(v), key, "expected address or domain");
+		return 0;
 	case U_PRIVACY:
 		if (scalar_is(v, "ignore"))
 			u->privacy = UPLINK_PRIVACY_IGNORE;
@@ -294,8 +303,8 @@ static int def_init(struct uplink_def *u)
 			def_free(u);
 			return -ENOMEM;
 		}
-	u->port = 5060;
-	u->proxy_port = 5060;
+	u->port = 0; /* not given: RFC 3263 (NAPTR, SRV, then A/AAAA at 5060) */
+	u->proxy_port = 0;
 	u->transport = CONF_UDP;
 	u->expire_s = -1;
 	u->send_unregister = -1;
@@ -330,7 +339,8 @@ static bool def_same(const struct uplink_def *a, const struct uplink_def *b)
 	       !strcmp(a->contact_user, b->contact_user) && !strcmp(a->host, b->host) &&
 	       a->port == b->port && a->proxy_port == b->proxy_port &&
 	       a->transport == b->transport && a->expire_s == b->expire_s &&
-	       a->send_unregister == b->send_unregister && a->privacy == b->privacy;
+	       a->send_unregister == b->send_unregister && a->privacy == b->privacy &&
+	       a->ruri_domain == b->ruri_domain;
 }
 
 static int load_one(struct dl *d, const yaml_node_t *n, unsigned idx, struct uplink_def *u)
@@ -1005,16 +1015,26 @@ static void send_req(struct uplink_mgr *m, struct uplink *u, bool unreg, uint64_
 	const char *tp = u->def.transport == CONF_TCP ? ";transport=tcp" : "";
 	snprintf(u->contact, sizeof(u->contact), "sip:%s@%s:%u%s", cuser, chost, lport, tp);
 
+	/* Request-URI: the address the request goes to (the default), or the
+	 * registrar's domain (request_uri: domain, or through an outbound proxy). */
 	char uri[300];
-	snprintf(uri, sizeof(uri), "sip:%s", up_domain(u));
+	if (u->def.ruri_domain || u->def.proxy[0])
+		snprintf(uri, sizeof(uri), "sip:%s", up_domain(u));
+	else
+		snprintf(uri, sizeof(uri), "sip:%s%s", u->registrar_text, tp);
 	uint32_t expires = unreg ? 0 : ask_expire(m, u);
 	char buf[4096];
 	struct out o = { buf, 0, sizeof(buf), false };
 	u->cseq++;
 	outf(&o, "REGISTER %s SIP/2.0\r\n", uri);
 	size_t line_len = o.len;
-	if (u->def.proxy[0])
-		outf(&o, "Route: <sip:%s:%u;lr%s>\r\n", u->def.proxy, u->def.proxy_port, tp);
+	if (u->def.proxy[0]) {
+		if (u->def.proxy_port)
+			outf(&o, "Route: <sip:%s:%u;lr%s>\r\n", u->def.proxy, u->def.proxy_port,
+			     tp);
+		else
+			outf(&o, "Route: <sip:%s;lr%s>\r\n", u->def.proxy, tp);
+	}
 	outf(&o, "Max-Forwards: %u\r\n", m->p.max_forwards);
 	outf(&o, "From: <sip:%s@%s>;tag=%s\r\n", u->def.user,
 	     u->def.host[0] ? u->def.host : up_domain(u), u->from_tag);

@@ -74,22 +74,24 @@ enum uplink_privacy {
 /* One uplink of the file. Strings are owned by the defs (never NULL; "" = unset). */
 struct uplink_def {
 	char *name;
-	char *registrar;    /* IP address or domain name */
-	char *proxy;	    /* outbound proxy, "" = none */
-	char *domain;	    /* Request-URI host and AOR host (To); "" = the registrar */
-	char *user;	    /* AOR user */
-	char *auth_user;    /* "" = user */
-	char *password;	    /* "" = none (a challenge then fails the attempt) */
-	char *contact_user; /* "" = user */
-	char *host;	    /* From and Contact host; "" = domain / our address */
-	uint16_t port;	    /* registrar port, default 5060 */
-	uint16_t proxy_port;
-	uint8_t transport;	/* CONF_UDP or CONF_TCP (core/conf.h) */
-	int32_t expire_s;	/* -1 = uplinks.expire, 0 = auto, else 20..7200 */
+	char *registrar;     /* IP address or domain name */
+	char *proxy;	     /* outbound proxy, "" = none */
+	char *domain;	     /* Request-URI host and AOR host (To); "" = the registrar */
+	char *user;	     /* AOR user */
+	char *auth_user;     /* "" = user */
+	char *password;	     /* "" = none (a challenge then fails the attempt) */
+	char *contact_user;  /* "" = user */
+	char *host;	     /* From and Contact host; "" = domain / our address */
+	uint16_t port;	     /* registrar port; 0 = not given: RFC 3263 (NAPTR, SRV, A/AAAA:5060) */
+	uint16_t proxy_port; /* the same for the proxy */
+	uint8_t transport;   /* CONF_UDP or CONF_TCP (core/conf.h) */
+	int32_t expire_s;    /* -1 = uplinks.expire, 0 = auto, else 20..7200 */
 	int8_t send_unregister; /* -1 = uplinks.send_unregister, 0, 1 */
 	int8_t privacy;		/* -1 = uplinks.privacy, else enum uplink_privacy */
 	bool enabled;
-	unsigned line; /* in the file */
+	bool ruri_domain; /* request_uri: domain (Request-URI sip:<domain>); default address
+			   * (sip:<the address sent to>) */
+	unsigned line;	  /* in the file */
 };
 
 struct uplink_defs {
@@ -207,7 +209,8 @@ struct uplink_ops {
 	 * owns r now) or a negative errno (the manager frees r and tries again on a
 	 * later uplink_mgr_run()). */
 	int (*send)(void *arg, unsigned worker, struct uplink_req *r);
-	/* Resolve host:port for transport into *ss, which holds the address used
+	/* Resolve host:port for transport into *ss (port 0: not given, RFC 3263:
+	 * the port DNS gives, else 5060), *ss holding the address used
 	 * last (AF_UNSPEC: none; cleared after a timeout, a transport error or a
 	 * 5xx): keep it while the name still has it. Returns 0, -EAGAIN (not yet:
 	 * asked again on a later run) or another negative errno (the attempt fails). */

@@ -55,7 +55,7 @@ static int f_resolve(void *arg, const char *host, uint16_t port, uint8_t tp,
 	if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
 		return -EHOSTUNREACH;
 	s4->sin_family = AF_INET;
-	s4->sin_port = htons(port);
+	s4->sin_port = htons(port ? port : 5060); /* not given: what DNS gives, else 5060 */
 	*len = sizeof(*s4);
 	return 0;
 }
@@ -254,8 +254,9 @@ Test(uplink_file, every_field_and_defaults)
 	cr_assert_eq(f->send_unregister, 0);
 	cr_assert_eq(f->privacy, UPLINK_PRIVACY_ID);
 	cr_assert_not(f->enabled);
-	cr_assert_eq(m->port, 5060);
+	cr_assert_eq(m->port, 0); /* not given: RFC 3263 */
 	cr_assert_eq(m->transport, CONF_UDP);
+	cr_assert_not(m->ruri_domain);
 	cr_assert_str_eq(m->proxy, "");
 	cr_assert_eq(m->expire_s, -1);
 	cr_assert_eq(m->send_unregister, -1);
@@ -322,13 +323,14 @@ Test(uplink, first_register_is_complete_and_refresh_does_not_drift)
 	struct sip_hdr hdrs[32];
 	struct sip_msg m;
 	wire(r, buf, sizeof(buf), &m, hdrs, 32);
-	cr_assert(sv_eq(m.ruri, SV_LIT("sip:carrier.example")));
+	/* the Request-URI targets the address sent to; To and From carry the domain */
+	cr_assert(sv_eq(m.ruri, SV_LIT("sip:192.0.2.1:5060")), "%.*s", (int)m.ruri.len, m.ruri.p);
 	cr_assert(sv_eq(hdr(&m, SIP_HDR_TO), SV_LIT("<sip:4420@carrier.example>")));
 	cr_assert_not_null(strstr(buf, "From: <sip:4420@carrier.example>;tag="));
 	cr_assert(sv_eq(hdr(&m, SIP_HDR_CONTACT), SV_LIT("<sip:4420@10.0.0.1:5070>")));
 	cr_assert_not_null(
 		strstr(buf, "\r\nVia: SIP/2.0/UDP 10.0.0.1:5099;branch=z9hG4bKsr0.1;rport\r\n"));
-	cr_assert_eq(memcmp(buf, "REGISTER sip:carrier.example SIP/2.0\r\nVia: ", 43), 0);
+	cr_assert_eq(memcmp(buf, "REGISTER sip:192.0.2.1:5060 SIP/2.0\r\nVia: ", 42), 0);
 	cr_assert_eq(expires_of(&m), UPLINK_EXPIRE_AUTO);
 	cr_assert_null(sip_msg_hdr(&m, SIP_HDR_AUTHORIZATION));
 	cr_assert_null(sip_msg_hdr(&m, SIP_HDR_PRIVACY));
@@ -415,7 +417,7 @@ Test(uplink, per_uplink_expire_and_privacy)
 	wire(q[0], buf, sizeof(buf), &m, hdrs, 32);
 	cr_assert_eq(expires_of(&m), 45);
 	cr_assert(sv_eq(hdr(&m, SIP_HDR_PRIVACY), SV_LIT("none")));
-	cr_assert(sv_eq(m.ruri, SV_LIT("sip:192.0.2.1")));
+	cr_assert(sv_eq(m.ruri, SV_LIT("sip:192.0.2.1:5060")));
 	wire(q[1], buf, sizeof(buf), &m, hdrs, 32);
 	cr_assert(sv_eq(hdr(&m, SIP_HDR_PRIVACY), SV_LIT("id")));
 	cr_assert(sv_eq(hdr(&m, SIP_HDR_CONTACT),
@@ -423,6 +425,44 @@ Test(uplink, per_uplink_expire_and_privacy)
 	cr_assert_not_null(strstr(buf, "From: <sip:v@me.example>;tag="));
 	cr_assert_not_null(strstr(buf, "Via: SIP/2.0/TCP 10.0.0.1:5099;"));
 	cr_assert_eq(q[1]->transport, CONF_TCP);
+}
+
+Test(uplink, request_uri_domain)
+{
+	apply("uplinks:\n  - { name: a, registrar: 192.0.2.1, port: 5080, domain: carrier.example,"
+	      " user: u, request_uri: domain }\n",
+	      NULL, 0);
+	uplink_mgr_run(mgr, 0);
+	struct uplink_req *r = take();
+	char buf[4096];
+	struct sip_hdr hdrs[32];
+	struct sip_msg m;
+	wire(r, buf, sizeof(buf), &m, hdrs, 32);
+	cr_assert(sv_eq(m.ruri, SV_LIT("sip:carrier.example")));
+	cr_assert_eq(ntohs(((struct sockaddr_in *)&r->dest)->sin_port), 5080);
+	free(r);
+	char err[256];
+	struct uplink_defs d;
+	write_file("uplinks:\n  - { name: a, registrar: 1.2.3.4, user: u, request_uri: to }\n");
+	cr_assert_lt(uplink_defs_load(path, &d, err, sizeof(err)), 0);
+	cr_assert_not_null(strstr(err, "uplinks[0].request_uri: expected address or domain"), "%s",
+			   err);
+}
+
+Test(uplink, outbound_proxy_without_a_port)
+{
+	apply("uplinks:\n  - { name: a, registrar: reg.example, proxy: 198.51.100.9, user: u }\n",
+	      NULL, 0);
+	uplink_mgr_run(mgr, 0);
+	struct uplink_req *r = take();
+	char buf[4096];
+	struct sip_hdr hdrs[32];
+	struct sip_msg m;
+	wire(r, buf, sizeof(buf), &m, hdrs, 32);
+	cr_assert(sv_eq(hdr(&m, SIP_HDR_ROUTE), SV_LIT("<sip:198.51.100.9;lr>")));
+	cr_assert(sv_eq(m.ruri, SV_LIT("sip:reg.example")));
+	cr_assert_str_eq(info("a", 0).registrar, "198.51.100.9:5060");
+	free(r);
 }
 
 Test(uplink, outbound_proxy_gets_the_request_with_a_route)

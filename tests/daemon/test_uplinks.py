@@ -670,7 +670,8 @@ def s_uplinks(ok, s423, s403, s500, s401, lower, sink):
     return [
         up("s-ok", ok.port, "okuser"),
         up("s-over", ok.port, "acct7", domain="carrier.example", host="198.51.100.7",
-           contact_user="trunk7", auth_user="auth7", expire=300, privacy="id"),
+           contact_user="trunk7", auth_user="auth7", expire=300, privacy="id",
+           request_uri="domain"),
         {"name": "s-proxy", "registrar": "192.0.2.1", "proxy": HOST, "proxy_port": ok.port,
          "user": "viaproxy", "password": "x"},
         up("s-423", s423.port, "u423", expire=60),
@@ -708,7 +709,8 @@ def case_sipp_format(d, sp):
         t.ok(m.msg.get("authorization") is None, "s-ok: no credentials unless challenged",
              show(m))
     m = first_of(ok, to_user("acct7"))
-    check_register(m, "s-over (domain, host, contact_user, expire 300)", "carrier.example",
+    check_register(m, "s-over (domain, request_uri: domain, host, contact_user, expire 300)",
+                   "carrier.example",
                    "sip:acct7@carrier.example", "sip:acct7@198.51.100.7",
                    ("trunk7", "198.51.100.7"), 300, d)
     m = first_of(ok, to_user("viaproxy"))
