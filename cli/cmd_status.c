@@ -5,7 +5,8 @@
  * deadline per phase, so that a silent peer costs at most the timeout), and
  * the response parser (resp_parse(), which does no I/O: it is called on what
  * has arrived after every read and says done, need more, or malformed), then
- * the output. Options are parsed by hand, as in the other commands.
+ * the command: its options and its exchange with the daemon are cli_api.h's
+ * (which asks with this client), its output is its own.
  */
 #define _GNU_SOURCE
 #include "cmd_status.h"
@@ -27,13 +28,11 @@
 
 #include <cjson/cJSON.h>
 
+#include "cli/cli_api.h"
 #include "core/conf.h"
 
-#define NAME	    "sipringctl status"
 #define MAX_HEAD    (64u << 10)
 #define STATUS_PATH "/api/v1/status"
-
-enum { EXIT_DONE = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 const char cmd_status_help[] =
 	"\n"
@@ -42,13 +41,7 @@ const char cmd_status_help[] =
 	"(messages received and sent, parse errors, TCP connections, loop busy %)\n"
 	"and the totals.\n"
 	"\n"
-	"options:\n"
-	"  -c, --config FILE  the node's configuration: ask at its http.listen\n"
-	"  --url URL          ask at http://HOST:PORT (IPv6: http://[::1]:8080)\n"
-	"                     default " CMD_STATUS_DEFAULT_URL "\n"
-	"  --json             the daemon's JSON, pretty-printed\n"
-	"  -h, --help         this text\n"
-	"\n"
+	"options:\n" CLI_API_ENDPOINT_HELP CLI_API_JSON_HELP "\n"
 	"exit status: 0 done; 1 the daemon could not be asked (not running, refused,\n"
 	"timed out, an error answer); 2 usage error or a configuration that does not\n"
 	"load.\n";
@@ -534,62 +527,19 @@ int cmd_status_get(const char *url, const char *path, struct cmd_status_resp *re
 
 /* ---- the command ---- */
 
-struct opts {
-	const char *config;
-	const char *url;
-	bool json;
+/*
+ * It takes no operands ("-" and "--" are unknown options), only 200 is an
+ * answer, and the daemon's error is printed as it is.
+ */
+static const struct cli_api_cmd status_cmd = {
+	.name = "status",
+	.args = CMD_STATUS_ARGS,
+	.summary = CMD_STATUS_SUMMARY,
+	.help = cmd_status_help,
+	.answer = "sipring's status JSON",
+	.only_200 = true,
+	.error_as_is = true,
 };
-
-static int usage_error(FILE *err, const char *what, const char *arg)
-{
-	fprintf(err, NAME ": %s '%s'\n", what, arg);
-	fputs("usage: sipringctl status " CMD_STATUS_ARGS "\n", err);
-	return EXIT_USAGE;
-}
-
-/* Returns -1 after --help, 0, or the exit status of a usage error. */
-static int parse_opts(FILE *out, FILE *err, int argc, char **argv, struct opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], **dst = NULL, *v = NULL;
-
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			fprintf(out, "usage: sipringctl status " CMD_STATUS_ARGS "\n\n%s\n%s",
-				CMD_STATUS_SUMMARY, cmd_status_help);
-			return -1;
-		}
-		if (strcmp(a, "--json") == 0) {
-			o->json = true;
-			continue;
-		}
-		if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
-			dst = &o->config;
-		} else if (strncmp(a, "--config=", 9) == 0) {
-			dst = &o->config;
-			v = a + 9;
-		} else if (strcmp(a, "--url") == 0) {
-			dst = &o->url;
-		} else if (strncmp(a, "--url=", 6) == 0) {
-			dst = &o->url;
-			v = a + 6;
-		} else {
-			return usage_error(
-				err, a[0] == '-' ? "unknown option" : "unexpected argument", a);
-		}
-		if (!v) {
-			if (i + 1 >= argc)
-				return usage_error(err, "missing value for", a);
-			v = argv[++i];
-		}
-		if (*dst)
-			return usage_error(err, "given twice:", a);
-		*dst = v;
-	}
-	if (o->config && o->url)
-		return usage_error(err, "give one of -c and --url, not both:", o->url);
-	return 0;
-}
 
 int cmd_status_config_url(const char *path, char *url, size_t len, char *err, size_t errlen)
 {
@@ -629,25 +579,6 @@ int cmd_status_config_url(const char *path, char *url, size_t len, char *err, si
 	}
 	conf_free(&c);
 	return 0;
-}
-
-/* The URL of the endpoint of the configuration at path. */
-static int url_from_config(FILE *err, const char *path, char *url, size_t len)
-{
-	char msg[512];
-
-	if (cmd_status_config_url(path, url, len, msg, sizeof(msg)) < 0) {
-		fprintf(err, NAME ": %s\n", msg);
-		return EXIT_USAGE;
-	}
-	return 0;
-}
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /* A whole number (or "-" when absent) into cell. */
@@ -690,18 +621,19 @@ static void print_human(FILE *out, const cJSON *root)
 	double tcp = 0;
 	int row = 1;
 
-	if (jstr(root, "node"))
-		fprintf(out, "node     %s\n", jstr(root, "node"));
-	fprintf(out, "version  %s\n", jstr(root, "version") ? jstr(root, "version") : "-");
-	if (jstr(root, "state"))
-		fprintf(out, "state    %s\n", jstr(root, "state"));
+	if (cli_api_jstr(root, "node"))
+		fprintf(out, "node     %s\n", cli_api_jstr(root, "node"));
+	fprintf(out, "version  %s\n",
+		cli_api_jstr(root, "version") ? cli_api_jstr(root, "version") : "-");
+	if (cli_api_jstr(root, "state"))
+		fprintf(out, "state    %s\n", cli_api_jstr(root, "state"));
 	v = cJSON_GetObjectItemCaseSensitive(root, "uptime_seconds");
 	uptime(cJSON_IsNumber(v) ? v->valuedouble : 0, buf, sizeof(buf));
 	fprintf(out, "uptime   %s\n", buf);
 	jint(root, "pid", buf);
 	fprintf(out, "pid      %s\n", buf);
-	if (jstr(root, "config_file"))
-		fprintf(out, "config   %s\n", jstr(root, "config_file"));
+	if (cli_api_jstr(root, "config_file"))
+		fprintf(out, "config   %s\n", cli_api_jstr(root, "config_file"));
 	v = cJSON_GetObjectItemCaseSensitive(root, "listen");
 	if (cJSON_IsArray(v) && cJSON_GetArraySize(v)) {
 		const char *sep = "";
@@ -781,65 +713,26 @@ static void print_human(FILE *out, const cJSON *root)
 
 int cmd_status_run(FILE *out, FILE *err, int argc, char **argv)
 {
-	struct cmd_status_resp resp;
-	char url[128], msg[512];
-	struct opts o;
+	const struct cli_api_cmd *c = &status_cmd;
+	struct cli_api_opts o;
 	cJSON *root;
-	size_t ul;
 	int r;
 
-	r = parse_opts(out, err, argc, argv, &o);
+	r = cli_api_parse(out, err, c, argc, argv, &o);
 	if (r < 0)
 		return EXIT_DONE; /* --help */
 	if (r > 0)
 		return r;
-	if (o.config) {
-		r = url_from_config(err, o.config, url, sizeof(url));
-		if (r)
-			return r;
-		o.url = url;
-	}
-	if (!o.url)
-		o.url = CMD_STATUS_DEFAULT_URL;
-
-	r = cmd_status_get(o.url, STATUS_PATH, &resp, msg, sizeof(msg));
-	if (r == -EINVAL)
-		return usage_error(err, "--url takes http://HOST:PORT, not", o.url);
-	if (r < 0) {
-		/* The hint is for a daemon that does not answer, not for a bad host name. */
-		fprintf(err, NAME ": %s%s\n", msg,
-			resp.connected || r == -ENOENT ? "" : CMD_STATUS_CONNECT_HINT);
-		return EXIT_FAIL;
-	}
-	/* The URL as asked, for messages: "http://127.0.0.1:8080/api/v1/status". */
-	ul = strlen(o.url);
-	while (ul && o.url[ul - 1] == '/')
-		ul--;
-	root = cJSON_ParseWithLength(resp.body, resp.len);
-	if (resp.status != 200) {
-		const char *e = root ? jstr(root, "error") : NULL;
-
-		fprintf(err, NAME ": %.*s" STATUS_PATH ": HTTP %d%s%s\n", (int)ul, o.url,
-			resp.status, e ? ": " : "", e ? e : "");
-		r = EXIT_FAIL;
-	} else if (!cJSON_IsObject(root)) {
-		fprintf(err,
-			NAME ": %.*s" STATUS_PATH ": the answer is not sipring's status JSON\n",
-			(int)ul, o.url);
-		r = EXIT_FAIL;
-	} else {
-		if (o.json) {
-			char *text = cJSON_Print(root);
-
-			if (text)
-				fprintf(out, "%s\n", text);
-			cJSON_free(text);
-		} else {
-			print_human(out, root);
-		}
-		r = EXIT_DONE;
-	}
+	r = cli_api_endpoint(err, c, &o);
+	if (r)
+		return r;
+	r = cli_api_ask(err, c, &o, "GET", STATUS_PATH, NULL, NULL, NULL, false, &root);
+	if (r)
+		return r;
+	if (o.json)
+		cli_api_print_json(out, root);
+	else
+		print_human(out, root);
 	cJSON_Delete(root);
-	free(resp.body);
-	return r;
+	return EXIT_DONE;
 }

@@ -42,7 +42,7 @@ extern const char cmd_status_help[];
 
 int cmd_status_run(FILE *out, FILE *err, int argc, char **argv);
 
-/* ---- the HTTP client and the endpoint, for the other API commands (cmd_registrations.h) ---- */
+/* ---- the HTTP client and the endpoint, for every API command (cli_api.h) ---- */
 
 /* Said after a connect error, when the daemon is probably not running. */
 #define CMD_STATUS_CONNECT_HINT " (is sipring running? http.listen in the config)"
