@@ -81,8 +81,9 @@ struct service {
 	/* uplinks: outbound registrations (core/uplink.h) */
 	struct uplink_mgr *up;
 	struct uplink_api up_api;
-	int64_t up_next;  /* ms until the manager's next action, -1 none */
-	uint64_t up_wake; /* workers given jobs (bit per worker, first 64) */
+	int64_t up_next;   /* ms until the manager's next action, -1 none */
+	uint64_t up_wake;  /* workers given jobs (bit per worker, first 64) */
+	unsigned up_count; /* uplinks in the manager at the last pass */
 	/* carrier domain names (storage/domains.h), mirrored in Redis when redis.* is set */
 	struct domains *dns;
 	struct domain_redis *dns_redis;
@@ -782,37 +783,43 @@ static void up_params(const struct conf *c, struct uplink_params *p)
 
 /* Collect the entries no uplink names any more (domains_foreach). */
 struct dns_sweep {
-	const struct uplink_defs *defs;
+	const struct uplink_mgr *up;
 	char (*gone)[DOMAINS_NAME_MAX + 1];
 	enum domains_kind *kind;
 	unsigned n, cap;
 };
 
-/* Whether an uplink names host as its registrar or proxy, with a port (a host
- * entry) or without (a NAPTR one). */
-static bool host_used(const struct uplink_defs *defs, const char *name, bool with_port)
-{
-	for (unsigned i = 0; i < defs->n; i++) {
-		const struct uplink_def *u = &defs->v[i];
-		if ((!strcasecmp(u->registrar, name) && !!u->port == with_port) ||
-		    (u->proxy[0] && !strcasecmp(u->proxy, name) && !!u->proxy_port == with_port))
-			return true;
-	}
-	return false;
-}
-
 static void dns_sweep_one(void *arg, const struct domains_info *e)
 {
 	struct dns_sweep *w = arg;
 	if ((e->kind != DOMAINS_HOST && e->kind != DOMAINS_NAPTR) || w->n == w->cap ||
-	    host_used(w->defs, e->name, e->kind == DOMAINS_HOST))
+	    uplink_mgr_uses(w->up, e->name, e->kind == DOMAINS_HOST))
 		return;
 	w->kind[w->n] = e->kind;
 	snprintf(w->gone[w->n++], DOMAINS_NAME_MAX + 1, "%s", e->name);
 }
 
+/* Drop the names no uplink uses any more (one being removed still does, until
+ * its unregistration is over). */
+static void dns_sweep(struct service *sv)
+{
+	if (!sv->dns || !sv->up)
+		return;
+	char gone[64][DOMAINS_NAME_MAX + 1];
+	enum domains_kind kinds[64];
+	struct dns_sweep w = { sv->up, gone, kinds, 0, 64 };
+	uint64_t cursor = 0;
+	bool more;
+	do {
+		w.n = 0;
+		more = domains_foreach(sv->dns, &cursor, 256, dns_sweep_one, &w);
+		for (unsigned i = 0; i < w.n; i++)
+			domains_remove(sv->dns, kinds[i], gone[i]);
+	} while (more);
+}
+
 /* The names of the uplinks' registrars and proxies into the domain table (resolved
- * at once, before the first REGISTER needs them), and out once unused. */
+ * at once, before the first REGISTER needs them). */
 static void dns_sync(struct service *sv, const struct uplink_defs *defs)
 {
 	if (!sv->dns)
@@ -827,17 +834,6 @@ static void dns_sync(struct service *sv, const struct uplink_defs *defs)
 			domains_add(sv->dns, u->proxy_port ? DOMAINS_HOST : DOMAINS_NAPTR,
 				    u->proxy);
 	}
-	char gone[64][DOMAINS_NAME_MAX + 1];
-	enum domains_kind kinds[64];
-	struct dns_sweep w = { defs, gone, kinds, 0, 64 };
-	uint64_t cursor = 0;
-	bool more;
-	do {
-		w.n = 0;
-		more = domains_foreach(sv->dns, &cursor, 256, dns_sweep_one, &w);
-		for (unsigned i = 0; i < w.n; i++)
-			domains_remove(sv->dns, kinds[i], gone[i]);
-	} while (more);
 }
 
 static void up_apply(struct service *sv, const struct snap *s)
@@ -848,6 +844,8 @@ static void up_apply(struct service *sv, const struct snap *s)
 	int ret = uplink_mgr_apply(sv->up, &s->uplinks, &p, now_ms());
 	if (ret < 0)
 		LOG_E("uplink", "cannot apply the uplinks", "error=\"%s\"", strerror(-ret));
+	dns_sweep(sv);
+	sv->up_count = uplink_mgr_count(sv->up);
 	sv->up_next = 0;
 }
 
@@ -874,6 +872,10 @@ static void uplinks(struct service *sv)
 		}
 	}
 	sv->up_next = uplink_mgr_run(sv->up, now);
+	unsigned cnt = uplink_mgr_count(sv->up);
+	if (cnt < sv->up_count)
+		dns_sweep(sv); /* removed uplinks are gone: their names may go too */
+	sv->up_count = cnt;
 	for (unsigned i = 0; i < d->nworkers; i++)
 		if (sv->up_wake & (1ull << (i & 63)))
 			worker_wake(&d->workers[i]);
@@ -927,7 +929,8 @@ static void dns_start(struct service *sv)
 		.redis_host = c->redis_host && *c->redis_host ? c->redis_host : NULL,
 		.redis_port = c->redis_port,
 		.redis_unix = c->redis_unix && *c->redis_unix ? c->redis_unix : NULL,
-		.redis_password = c->redis_password,
+		.redis_password =
+			c->redis_password && *c->redis_password ? c->redis_password : NULL,
 		.redis_db = c->redis_db,
 		.prefix = c->redis_prefix,
 		.node = c->node_name,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <yaml.h>
 
@@ -1496,6 +1497,18 @@ bool uplink_mgr_find(const struct uplink_mgr *m, const char *name, uint64_t now_
 		return false;
 	fill_info(m, u, now_ms, out);
 	return true;
+}
+
+bool uplink_mgr_uses(const struct uplink_mgr *m, const char *host, bool with_port)
+{
+	for (unsigned i = 0; i < m->n; i++) {
+		const struct uplink_def *d = m->v[i] ? &m->v[i]->def : NULL;
+		if (d &&
+		    ((!strcasecmp(d->registrar, host) && !!d->port == with_port) ||
+		     (d->proxy[0] && !strcasecmp(d->proxy, host) && !!d->proxy_port == with_port)))
+			return true;
+	}
+	return false;
 }
 
 void uplink_mgr_states(const struct uplink_mgr *m, uint64_t out[UPLINK_STATE__COUNT])

@@ -286,6 +286,10 @@ bool uplink_mgr_info(const struct uplink_mgr *m, unsigned i, uint64_t now_ms,
 		     struct uplink_info *out);
 bool uplink_mgr_find(const struct uplink_mgr *m, const char *name, uint64_t now_ms,
 		     struct uplink_info *out);
+/* Whether an uplink (one being removed included) names host (any case) as its
+ * registrar or proxy, with a port (with_port) or without one. */
+bool uplink_mgr_uses(const struct uplink_mgr *m, const char *host, bool with_port);
+
 /* Uplinks per state (gauges) and the counters. */
 void uplink_mgr_states(const struct uplink_mgr *m, uint64_t out[UPLINK_STATE__COUNT]);
 const struct uplink_counters *uplink_mgr_counters(const struct uplink_mgr *m);
