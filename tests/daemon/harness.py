@@ -20,8 +20,9 @@ an HTTP client, tshark) and reports over TAP:
             an Authorization value answering a WWW-Authenticate (RFC 7616:
             MD5, SHA-256, qop=auth or none); auth_params() splits one.
   RedisServer, Resp
-            a redis-server child on a free port (no persistence), and a small
-            RESP client for checking what the daemon wrote.
+            a redis-server child on a free port (no persistence; a password
+            when asked), and a small RESP client for checking what the daemon
+            wrote.
   Kamailio  a Kamailio 5.6 registrar child (kamailio/registrar.cfg) on a free
             port, UDP and TCP, digest (401, or 407 on REGISTER) against users
             given as a dict, usrloc in memory; bindings(aor) and dump() read
@@ -30,6 +31,15 @@ an HTTP client, tshark) and reports over TAP:
             (sipp/uplink_*.xml); its message log parsed: requests(),
             transactions() (retransmissions folded), count().
   UdpSink   a UDP port that reads, counts and never answers.
+  UdpRegistrar
+            a UDP registrar stub: 200 to every REGISTER (the Contact echoed
+            with ;expires=), every request kept; registers(user), count(user).
+  DnsServer tests/storage/dns_server.py as a child (an authoritative DNS
+            server on a free port of 127.0.0.1, run by a python3 that has
+            dnslib: dnslib_python()); set_zone() rewrites its zone (rename),
+            queries() reads its query log.
+  free_port_on(hosts)
+            one port free on several loopback addresses (127.0.0.1, 127.0.0.2).
 
 yaml_dump() writes nested maps, lists of scalars and lists of maps.
 
@@ -979,9 +989,10 @@ class RedisServer:
     """A redis-server child on a free loopback port, in a temporary directory,
     without persistence (--save "", --appendonly no): a restart comes back empty."""
 
-    def __init__(self, binary=None):
+    def __init__(self, binary=None, password=None):
         self.binary = binary or shutil.which("redis-server")
         self.dir = tmpdir("sipring-redis-")
+        self.password = password  # --requirepass: cmd() and ping() send AUTH first
         self.port = None
         self.proc = None
 
@@ -998,7 +1009,8 @@ class RedisServer:
             self.port = port or free_port(both=False)
             self.proc = spawn([self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
                                "--save", "", "--appendonly", "no", "--dir", self.dir,
-                               "--daemonize", "no", "--logfile", "redis.log"],
+                               "--daemonize", "no", "--logfile", "redis.log"] +
+                              (["--requirepass", self.password] if self.password else []),
                               cwd=self.dir, stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             if wait_for(self.ping, START_DEADLINE, 0.05):
@@ -1019,6 +1031,8 @@ class RedisServer:
         try:
             c = Resp("127.0.0.1", self.port, timeout=1.0)
             try:
+                if self.password:
+                    c.cmd("AUTH", self.password)
                 return c.cmd("PING") == b"PONG"
             finally:
                 c.close()
@@ -1028,6 +1042,8 @@ class RedisServer:
     def cmd(self, *args):
         c = Resp("127.0.0.1", self.port)
         try:
+            if self.password:
+                c.cmd("AUTH", self.password)
             return c.cmd(*args)
         finally:
             c.close()
@@ -1508,6 +1524,255 @@ class UdpSink:
 
     def count(self, method="REGISTER"):
         return len(self.transactions(method))
+
+    def close(self):
+        self.closing = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+# ---------------------------------------------------------------- DNS
+
+DNS_SERVER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "storage", "dns_server.py")
+
+
+def dnslib_python():
+    """An interpreter that has python3-dnslib ($SIPRING_PYTHON, /usr/bin/python3,
+    python3 on PATH, this one), or None: what tests/storage/dns_server.py needs."""
+    seen = []
+    for p in (os.environ.get("SIPRING_PYTHON"), "/usr/bin/python3", shutil.which("python3"),
+              sys.executable):
+        if not p or p in seen or not os.access(p, os.X_OK):
+            continue
+        seen.append(p)
+        try:
+            r = run([p, "-c", "import dnslib"], timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if r.returncode == 0:
+            return p
+    return None
+
+
+class DnsServer:
+    """tests/storage/dns_server.py as a child: an authoritative DNS server on a
+    free port of 127.0.0.1 (UDP and TCP), its zone a JSON file in a temporary
+    directory that it reads again on every query; set_zone() rewrites it (a
+    temporary file renamed over it). queries() reads its query log:
+    [(name without the final dot, type, proto, mode)]."""
+
+    def __init__(self, python=None):
+        self.python = python or dnslib_python()
+        self.dir = tmpdir("sipring-dns-")
+        self.zone_path = os.path.join(self.dir, "zone.json")
+        self.log_path = os.path.join(self.dir, "queries.log")
+        self.err_path = os.path.join(self.dir, "stderr.log")
+        self.port = None
+        self.proc = None
+        self.zone = {"mode": "answer", "names": {}, "records": []}
+
+    @property
+    def server(self):
+        """The dns.servers item: "127.0.0.1:PORT"."""
+        return "127.0.0.1:%d" % self.port
+
+    def set_zone(self, records=None, mode=None, names=None):
+        """Change what is given (records: zone-file lines; mode: for all names;
+        names: {name: mode}) and write the file atomically."""
+        if records is not None:
+            self.zone["records"] = list(records)
+        if mode is not None:
+            self.zone["mode"] = mode
+        if names is not None:
+            self.zone["names"] = dict(names)
+        tmp = self.zone_path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.zone, f)
+        os.replace(tmp, self.zone_path)
+
+    def start(self):
+        """(True, "") once it printed its port, or (False, why)."""
+        if not self.python:
+            return False, "no python3 with dnslib (python3-dnslib)"
+        self.set_zone()
+        err = open(self.err_path, "ab")
+        self.proc = spawn([self.python, DNS_SERVER, "--zone", self.zone_path, "--log",
+                           self.log_path, "--exit-on-eof"], cwd=self.dir,
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+        err.close()
+        import select
+        line = b""
+        end = time.monotonic() + START_DEADLINE
+        while b"\n" not in line and time.monotonic() < end:
+            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
+            if r:
+                chunk = os.read(self.proc.stdout.fileno(), 64)
+                if not chunk:
+                    break
+                line += chunk
+        if line.strip().isdigit():
+            self.port = int(line.strip())
+            return True, ""
+        self.stop()
+        return False, "dns_server.py did not start (exit status %s): %r\n%s" % (
+            self.proc.poll(), line, self.stderr())
+
+    def stderr(self):
+        try:
+            with open(self.err_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def queries(self, name=None, qtype=None):
+        out = []
+        try:
+            with open(self.log_path) as f:
+                for line in f:
+                    p = line.split()
+                    if len(p) < 4:
+                        continue
+                    q = (p[0].rstrip(".").lower(), p[1], p[2], p[3])
+                    if (name is None or q[0] == name.lower().rstrip(".")) and \
+                            (qtype is None or q[1] == qtype):
+                        out.append(q)
+        except OSError:
+            pass
+        return out
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()  # --exit-on-eof
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for s in (self.proc.stdin, self.proc.stdout):
+            try:
+                s.close()
+            except (OSError, AttributeError):
+                pass
+
+
+def free_port_on(hosts, both=False):
+    """One port free (at this instant) for UDP (and TCP when both) on every host of
+    hosts (e.g. 127.0.0.1 and 127.0.0.2: Linux answers on all of 127.0.0.0/8)."""
+    for _ in range(100):
+        port = free_port(hosts[0], both)
+        socks = []
+        try:
+            for host in hosts:
+                for kind in ((socket.SOCK_DGRAM, socket.SOCK_STREAM) if both
+                             else (socket.SOCK_DGRAM,)):
+                    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, kind)
+                    socks.append(s)
+                    s.bind((host, port))
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+        return port
+    raise RuntimeError("no port free on all of %s" % ", ".join(hosts))
+
+
+def closed_udp_port(host="127.0.0.1"):
+    """A UDP port with nothing bound (at this instant): a datagram to it draws an
+    ICMP port unreachable."""
+    return free_port(host, both=False)
+
+
+class UdpRegistrar:
+    """A UDP registrar stub on host:port: every REGISTER answered 200 with each
+    Contact echoed with ;expires= (grant, or the request's Expires, or 3600);
+    Expires: 0 answered 200 too. Every request kept as (monotonic time, Parsed,
+    peer); registers(user) those whose To names user."""
+
+    def __init__(self, host="127.0.0.1", port=0, grant=None):
+        import threading
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                  socket.SOCK_DGRAM)
+        self.sock.bind((host, port))
+        self.sock.settimeout(0.2)
+        self.host, self.port = host, self.sock.getsockname()[1]
+        self.grant = grant
+        self.got = []
+        self.lock = threading.Lock()
+        self.closing = False
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    @property
+    def addr(self):
+        return (self.host, self.port)
+
+    def _loop(self):
+        while not self.closing:
+            try:
+                data, peer = self.sock.recvfrom(70000)
+            except (socket.timeout, OSError):
+                continue
+            m = Parsed(data)
+            if m.is_response:
+                continue
+            with self.lock:
+                self.got.append((time.monotonic(), m, peer))
+            if m.method != "REGISTER":
+                continue
+            exp = (m.get("expires") or "").strip()
+            grant = 0 if exp == "0" else (self.grant or (int(exp) if exp.isdigit() else 3600))
+            lines = ["SIP/2.0 200 OK"]
+            for name in ("via", "from", "to", "call-id", "cseq"):
+                for v in m.all(name):
+                    lines.append("%s: %s" % (name.title(), v + (
+                        ";tag=stub" if name == "to" and ";tag=" not in v else "")))
+            for c in m.all("contact"):
+                if c.strip() == "*":
+                    continue
+                uri = c[c.find("<") + 1:c.find(">")] if "<" in c else c.split(";")[0]
+                lines.append("Contact: <%s>;expires=%d" % (uri.strip(), grant))
+            lines.append("Content-Length: 0")
+            try:
+                self.sock.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), peer)
+            except OSError:
+                pass
+
+    def requests(self):
+        with self.lock:
+            return list(self.got)
+
+    def registers(self, user=None):
+        """[(time, Parsed)] of the REGISTERs received (retransmissions folded) whose
+        To URI is sip:user@..."""
+        seen = set()
+        out = []
+        for when, m, _ in self.requests():
+            if m.method != "REGISTER":
+                continue
+            to = m.get("to") or ""
+            uri = to[to.find("<") + 1:to.find(">")] if "<" in to else to.split(";")[0]
+            if user is not None and not uri.strip().startswith("sip:%s@" % user):
+                continue
+            vias = m.vias()
+            key = via_params(vias[0])[1].get("branch") if vias else None
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append((when, m))
+        return out
+
+    def count(self, user=None):
+        return len(self.registers(user))
 
     def close(self):
         self.closing = True
