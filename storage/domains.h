@@ -110,7 +110,8 @@ struct domains_info {
 	const char *name;
 	enum domains_kind kind;
 	enum domains_status status;
-	enum domains_status fail; /* the failure behind a stale entry (else 0) */
+	enum domains_status fail; /* the failure behind a stale entry; meaningless (0,
+				   * which is also DOMAINS_PENDING) when status is not stale */
 	const char *error;	  /* the last failure, "" when the last resolution was clean */
 	const char *node; /* who resolved it: "" this node, else the node it was imported from */
 	const struct domains_target *targets;
@@ -193,11 +194,12 @@ int domains_add(struct domains *d, enum domains_kind kind, const char *name);
 int domains_remove(struct domains *d, enum domains_kind kind, const char *name);
 
 /*
- * Resolve (kind, name) again now, or every entry when name is NULL: a
- * resolution in flight is abandoned; the mirror is not asked (this node asks
- * DNS and the mirror gets the result). Takes effect at the next
- * domains_process() (at once when the loop runs: domains_poll_timeout() is 0).
- * Returns the number of entries marked, or -ENOENT.
+ * Resolve (kind, name) again now, or every entry of any kind when name is NULL
+ * (kind is then not looked at): a resolution in flight is abandoned; the
+ * mirror is not asked (this node asks DNS and the mirror gets the result).
+ * Takes effect at the next domains_process() (at once when the loop runs:
+ * domains_poll_timeout() is 0). Returns the number of entries marked (literal
+ * addresses, which are never resolved, counted too), or -ENOENT.
  */
 int domains_resolve_now(struct domains *d, enum domains_kind kind, const char *name);
 
