@@ -170,24 +170,25 @@ static size_t put_u64(char *d, uint64_t v)
 }
 
 /* Whether the Request-URI names this node. */
-static bool for_us(const struct worker *w, const struct sip_msg *m)
+/* Whether m's Request-URI names this node; *u gets it parsed (the caller reads
+ * its user for the uplinks when this is true). */
+static bool for_us(const struct worker *w, const struct sip_msg *m, struct sip_uri *u)
 {
 	const struct snap *s = w->snap;
-	struct sip_uri u;
-	if (sip_uri_parse(m->ruri, &u, NULL) < 0 || u.host_type == SIP_HOST_NONE)
+	if (sip_uri_parse(m->ruri, u, NULL) < 0 || u->host_type == SIP_HOST_NONE)
 		return false;
 	bool host_ok = false;
-	if (u.host_type == SIP_HOST_NAME) {
-		if (sv_caseeq_lit(u.host, "localhost"))
+	if (u->host_type == SIP_HOST_NAME) {
+		if (sv_caseeq_lit(u->host, "localhost"))
 			host_ok = true;
 		else if (s->conf.advertised_host && *s->conf.advertised_host &&
-			 sv_caseeq(u.host, sv_cstr(s->conf.advertised_host)))
+			 sv_caseeq(u->host, sv_cstr(s->conf.advertised_host)))
 			host_ok = true;
 		for (unsigned i = 0; !host_ok && i < s->conf.ndomains; i++)
-			host_ok = sv_caseeq(u.host, sv_cstr(s->conf.domains[i]));
+			host_ok = sv_caseeq(u->host, sv_cstr(s->conf.domains[i]));
 	} else {
 		struct snap_addr a;
-		if (host_ip(u.host, &a))
+		if (host_ip(u->host, &a))
 			for (unsigned i = 0; !host_ok && i < s->naddrs; i++)
 				host_ok =
 					s->addrs[i].family == a.family &&
@@ -195,10 +196,10 @@ static bool for_us(const struct worker *w, const struct sip_msg *m)
 	}
 	if (!host_ok)
 		return false;
-	if (u.port == 0)
+	if (u->port == 0)
 		return true;
 	for (unsigned i = 0; i < s->nports; i++)
-		if (s->ports[i] == u.port)
+		if (s->ports[i] == u->port)
 			return true;
 	return false;
 }
@@ -1064,7 +1065,8 @@ static void handle_request(struct worker *w, const struct origin *o, const struc
 		reply(w, o, m, 503, SV_LIT("Shutting Down"), ra, 1);
 		return;
 	}
-	if (!for_us(w, m)) {
+	struct sip_uri ruri;
+	if (!for_us(w, m, &ruri)) {
 		if (unsupported_tags(w, m, SIP_HDR_PROXY_REQUIRE, buf, sizeof(buf), &len)) {
 			struct sip_build_field f = { SV_LIT("Unsupported"), sv_make(buf, len) };
 			reply(w, o, m, 420, (struct sv){ NULL, 0 }, &f, 1);
@@ -1085,14 +1087,10 @@ static void handle_request(struct worker *w, const struct origin *o, const struc
 		reply(w, o, m, 420, (struct sv){ NULL, 0 }, &f, 1);
 		return;
 	}
-	if (w->snap->uplink_ix) {
-		/* A request to the contact we registered with an uplink: the uplink's
-		 * (call control will route by it). */
-		struct sip_uri u;
-		if (sip_uri_parse(m->ruri, &u, NULL) == 0 &&
-		    uplink_index_find(w->snap->uplink_ix, u.user))
-			STAT_INC(w->stats, uplink_requests);
-	}
+	/* A request to the contact we registered with an uplink: the uplink's (call
+	 * control will route by it). */
+	if (w->snap->uplink_ix && uplink_index_find(w->snap->uplink_ix, ruri.user))
+		STAT_INC(w->stats, uplink_requests);
 	switch (m->method) {
 	case SIP_METHOD_OPTIONS: {
 		struct sip_build_field f[3] = { options_hdrs[0], options_hdrs[1] };
