@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Tests of cli/cmd_domains.h: `domains` against a management endpoint started
- * in-process (core/mgmt.h driven by a loop thread, as in test_cmd_uplinks.c)
+ * in-process (core/mgmt.h driven by a loop thread: cli_fixture.h)
  * whose /api/v1/domains route serves canned JSON of core/domain_api.h's shape
  * and logs what it was asked: the table (every status, the addresses cut to
  * the column's width, the count line, a name and an error with control
@@ -9,83 +9,26 @@
  * NXDOMAIN, literal, stale), --json, resolve NAME and resolve --all (POST to
  * the right path, the acknowledgement, 404), names sent percent-encoded, other
  * HTTP errors, -c, usage errors; and against a tiny server with canned bytes
- * (as in test_cmd_status.c): answers that are not sipring's JSON; and an
+ * (cli_fixture.h): answers that are not sipring's JSON; and an
  * unreachable endpoint. The test thread changes what the route serves only
  * while no command runs.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "cli/cmd_domains.h"
-#include "core/mgmt.h"
+#include "cli_fixture.h"
 
 #define HINT " (is sipring running? http.listen in the config)"
 
-/* ---- running a command ---- */
-
-struct run {
-	int status;
-	char *out, *err;
-	size_t outlen, errlen;
-};
-
-static void run(struct run *r, const char *const *args)
-{
-	char *argv[16];
-	int argc = 0;
-	FILE *out = open_memstream(&r->out, &r->outlen);
-	FILE *err = open_memstream(&r->err, &r->errlen);
-
-	argv[argc++] = "domains";
-	while (*args)
-		argv[argc++] = (char *)*args++;
-	argv[argc] = NULL;
-	r->status = cmd_domains_run(out, err, argc, argv);
-	fclose(out);
-	fclose(err);
-}
-
-static void run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-}
-
-/* Run and expect exit status 0, nothing on stderr, and out exactly. */
-static void run_ok(const char *const *args, const char *out)
-{
-	struct run r;
-
-	run(&r, args);
-	cr_assert_eq(r.status, 0, "%s", r.err);
-	cr_assert_str_empty(r.err);
-	cr_assert_str_eq(r.out, out);
-	run_free(&r);
-}
-
-/* Run and expect exit status, nothing on stdout, and err exactly. */
-static void run_fail(const char *const *args, int status, const char *err)
-{
-	struct run r;
-
-	run(&r, args);
-	cr_assert_eq(r.status, status, "%d: %s", r.status, r.err);
-	cr_assert_str_eq(r.err, err);
-	cr_assert_str_empty(r.out);
-	run_free(&r);
-}
+static const struct cli_cmd domains = { "domains", cmd_domains_run };
 
 /* ---- the endpoint: core/mgmt.h with a canned /api/v1/domains ---- */
 
@@ -163,20 +106,10 @@ static const char domains_json[] =
 	"{\"name\":\"z.test\",\"kind\":\"aaaa\",\"status\":\"paused\"}"
 	"],\"truncated\":false}";
 
-static struct mgmt *m;
-static pthread_t loop_thread;
-static int stop_loop;
-static char url[64];
+static struct cli_endpoint ep;
+static const char *const url = ep.url;
 static const char *serving; /* the list the route serves */
 static char asked[256];	    /* "METHOD subpath" of the last request to the route */
-
-static cJSON *error_json(const char *msg)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "error", msg);
-	return o;
-}
 
 /* {"domains": [the entries called name]} from the list served; NULL when none. */
 static cJSON *find(const char *name, size_t len, int *resolvable)
@@ -202,26 +135,13 @@ static cJSON *find(const char *name, size_t len, int *resolvable)
 	return found;
 }
 
-/* core/domain_api.c's answers, from the canned list. */
-static int route(void *arg, const char *method, const char *subpath, const char *body,
-		 size_t body_len, cJSON **out)
+/* core/domain_api.c's answers below /api/v1/domains, from the canned list. */
+static int item(const char *method, const char *subpath, cJSON **out)
 {
 	const char *name, *slash;
 	int resolvable;
 	cJSON *f;
 
-	(void)arg;
-	(void)body;
-	snprintf(asked, sizeof(asked), "%s %s%s", method, subpath,
-		 body_len ? " (with a body)" : "");
-	if (subpath[0] == '\0') {
-		if (strcmp(method, "GET") != 0) {
-			*out = error_json("method not allowed");
-			return 405;
-		}
-		*out = cJSON_Parse(serving);
-		return *out ? 200 : 500;
-	}
 	if (strcmp(subpath, "/resolve") == 0 && strcmp(method, "POST") == 0) {
 		find("", 0, &resolvable);
 		*out = cJSON_CreateObject();
@@ -234,24 +154,24 @@ static int route(void *arg, const char *method, const char *subpath, const char 
 	if (!slash) {
 		if (strcmp(method, "GET") != 0) {
 			cJSON_Delete(f);
-			*out = error_json("method not allowed");
+			*out = cli_error_json("method not allowed");
 			return 405;
 		}
-		*out = f ? f : error_json("no such domain");
+		*out = f ? f : cli_error_json("no such domain");
 		return f ? 200 : 404;
 	}
 	if (strcmp(slash, "/resolve") != 0) {
 		cJSON_Delete(f);
-		*out = error_json("unknown action (resolve)");
+		*out = cli_error_json("unknown action (resolve)");
 		return 404;
 	}
 	if (strcmp(method, "POST") != 0) {
 		cJSON_Delete(f);
-		*out = error_json("method not allowed");
+		*out = cli_error_json("method not allowed");
 		return 405;
 	}
 	if (!f) {
-		*out = error_json("no such domain");
+		*out = cli_error_json("no such domain");
 		return 404;
 	}
 	*out = cJSON_CreateObject();
@@ -263,41 +183,23 @@ static int route(void *arg, const char *method, const char *subpath, const char 
 	return 202;
 }
 
-static void *loop(void *arg)
-{
-	(void)arg;
-	while (!__atomic_load_n(&stop_loop, __ATOMIC_ACQUIRE)) {
-		struct pollfd p = { .fd = mgmt_poll_fd(m), .events = POLLIN };
-		int t = mgmt_poll_timeout_ms(m);
-
-		poll(&p, 1, t < 0 || t > 20 ? 20 : t);
-		mgmt_process(m);
-	}
-	return NULL;
-}
+/* GET /api/v1/domains (405 "method not allowed" for another method); the rest: item(). */
+static struct cli_route route = { .path = "/api/v1/domains",
+				  .not_get = "method not allowed",
+				  .item = item,
+				  .serving = &serving,
+				  .asked = asked,
+				  .asked_size = sizeof(asked) };
 
 static void start(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct mgmt_source ms = { .version = "0.1.0" };
-	char err[256];
-
 	serving = domains_json;
-	asked[0] = '\0';
-	stop_loop = 0;
-	cr_assert_eq(mgmt_start(&m, (struct sockaddr *)&a, sizeof(a), &ms, err, sizeof(err)), 0,
-		     "%s", err);
-	cr_assert_eq(mgmt_route(m, "/api/v1/domains", route, NULL), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u", mgmt_port(m));
-	cr_assert_eq(pthread_create(&loop_thread, NULL, loop, NULL), 0);
+	cli_endpoint_serve(&ep, &route);
 }
 
 static void stop(void)
 {
-	__atomic_store_n(&stop_loop, 1, __ATOMIC_RELEASE);
-	pthread_join(loop_thread, NULL);
-	mgmt_stop(m);
-	m = NULL;
+	cli_endpoint_stop(&ep);
 }
 
 TestSuite(domains, .init = start, .fini = stop);
@@ -307,29 +209,30 @@ TestSuite(domains, .init = start, .fini = stop);
 Test(domains, table)
 {
 	/* Widths count characters: "x?[31m?é.test" (an 'é' of two octets) is 13 wide. */
-	run_ok((const char *[]){ "--url", url, NULL },
-	       "name                    kind   status    addresses                               "
-	       "            ttl-left      next  error\n"
-	       "192.0.2.99              host   ok        192.0.2.99                              "
-	       "                   -         -  -\n"
-	       "_sip._udp.carrier.test  srv    ok        192.0.2.10:5060,192.0.2.11:5060,192.0.2."
-	       "12:5060 +2     4m59s     4m14s  -\n"
-	       "carrier.test            naptr  stale     192.0.2.30:5061                         "
-	       "                  0s        3s  SRV _sip._tcp.carrier.test: SERVFAIL\n"
-	       "gw.test                 host   ok        192.0.2.1,192.0.2.2,2001:db8::1         "
-	       "                 42s       33s  -\n"
-	       "gw.test                 a      ok        192.0.2.1,192.0.2.2                     "
-	       "              59m59s       now  -\n"
-	       "missing.test            host   nxdomain  -                                       "
-	       "                 25s       25s  A missing.test: NXDOMAIN\n"
-	       "new.test                host   pending   -                                       "
-	       "                   -       now  -\n"
-	       "x?[31m?\xc3\xa9.test           host   timeout   -                                "
-	       "                          -  1d00h01m  A x: timeout?\n"
-	       "z.test                  aaaa   paused    -                                       "
-	       "                   -         -  -\n"
-	       "\n"
-	       "9 domains: 4 ok, 1 stale, 1 pending, 1 nxdomain, 1 timeout, 1 other\n");
+	cli_run_ok(
+		&domains, (const char *[]){ "--url", url, NULL },
+		"name                    kind   status    addresses                               "
+		"            ttl-left      next  error\n"
+		"192.0.2.99              host   ok        192.0.2.99                              "
+		"                   -         -  -\n"
+		"_sip._udp.carrier.test  srv    ok        192.0.2.10:5060,192.0.2.11:5060,192.0.2."
+		"12:5060 +2     4m59s     4m14s  -\n"
+		"carrier.test            naptr  stale     192.0.2.30:5061                         "
+		"                  0s        3s  SRV _sip._tcp.carrier.test: SERVFAIL\n"
+		"gw.test                 host   ok        192.0.2.1,192.0.2.2,2001:db8::1         "
+		"                 42s       33s  -\n"
+		"gw.test                 a      ok        192.0.2.1,192.0.2.2                     "
+		"              59m59s       now  -\n"
+		"missing.test            host   nxdomain  -                                       "
+		"                 25s       25s  A missing.test: NXDOMAIN\n"
+		"new.test                host   pending   -                                       "
+		"                   -       now  -\n"
+		"x?[31m?\xc3\xa9.test           host   timeout   -                                "
+		"                          -  1d00h01m  A x: timeout?\n"
+		"z.test                  aaaa   paused    -                                       "
+		"                   -         -  -\n"
+		"\n"
+		"9 domains: 4 ok, 1 stale, 1 pending, 1 nxdomain, 1 timeout, 1 other\n");
 	cr_assert_str_eq(asked, "GET ");
 }
 
@@ -341,28 +244,29 @@ Test(domains, table_one_and_truncated)
 		  "\"addresses\":[\"2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff\","
 		  "\"2001:db8:aaaa:bbbb:cccc:dddd:eeee:fff0\"]}]},7],\"truncated\":true}";
 	/* One address longer than half the column: the next is counted, not shown. */
-	run_ok((const char *[]){ "--url", url, NULL },
-	       "name     kind  status  addresses                                  ttl-left  next  "
-	       "error\n"
-	       "gw.test  host  ok      2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff +1     1m00s   51s  "
-	       "-\n"
-	       "\n"
-	       "1 domain: 1 ok\n"
-	       "truncated: the node lists at most 10000 entries\n");
+	cli_run_ok(
+		&domains, (const char *[]){ "--url", url, NULL },
+		"name     kind  status  addresses                                  ttl-left  next  "
+		"error\n"
+		"gw.test  host  ok      2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff +1     1m00s   51s  "
+		"-\n"
+		"\n"
+		"1 domain: 1 ok\n"
+		"truncated: the node lists at most 10000 entries\n");
 }
 
 Test(domains, empty)
 {
 	serving = "{\"domains\":[],\"truncated\":false}";
-	run_ok((const char *[]){ "--url", url, NULL }, "no domains\n");
+	cli_run_ok(&domains, (const char *[]){ "--url", url, NULL }, "no domains\n");
 }
 
 Test(domains, json)
 {
-	struct run r;
+	struct cli_run r;
 	cJSON *j, *list;
 
-	run(&r, (const char *[]){ "--json", "--url", url, NULL });
+	cli_run(&r, &domains, (const char *[]){ "--json", "--url", url, NULL });
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_assert_str_empty(r.err);
 	cr_assert(strncmp(r.out, "{\n\t\"domains\":\t[{\n", 17) == 0, "%s", r.out);
@@ -375,129 +279,129 @@ Test(domains, json)
 			 "x\x1b[31m\xc2\x9b\xc3\xa9.test");
 	cr_assert_not_null(strstr(r.out, "\"x\\u001b[31m"));
 	cJSON_Delete(j);
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 /* ---- one name ---- */
 
 Test(domains, one_host_and_a)
 {
-	run_ok((const char *[]){ "--url", url, "gw.test", NULL },
-	       "name:            gw.test\n"
-	       "kind:            host\n"
-	       "status:          ok\n"
-	       "fail:            -\n"
-	       "error:           -\n"
-	       "node:            this node\n"
-	       "literal:         no\n"
-	       "busy:            no\n"
-	       "ttl:             1m00s\n"
-	       "ttl_left:        42s\n"
-	       "resolved_at:     2023-11-14T22:13:20Z\n"
-	       "expires_at:      2023-11-14T22:14:20Z\n"
-	       "stale_until:     2023-11-15T22:14:20Z\n"
-	       "next_refresh:    2023-11-14T22:14:11Z\n"
-	       "next_refresh_in: 33s\n"
-	       "queries:         2\n"
-	       "failures:        0\n"
-	       "targets:\n"
-	       "  gw.test\n"
-	       "    192.0.2.1\n"
-	       "    192.0.2.2\n"
-	       "    2001:db8::1\n"
-	       "\n"
-	       "name:            gw.test\n"
-	       "kind:            a\n"
-	       "status:          ok\n"
-	       "fail:            -\n"
-	       "error:           -\n"
-	       "node:            this node\n"
-	       "literal:         no\n"
-	       "busy:            yes\n"
-	       "ttl:             1h00m00s\n"
-	       "ttl_left:        59m59s\n"
-	       "resolved_at:     2023-11-14T22:13:20Z\n"
-	       "expires_at:      2023-11-14T23:13:20Z\n"
-	       "stale_until:     2023-11-15T23:13:20Z\n"
-	       "next_refresh:    2023-11-14T23:03:20Z\n"
-	       "next_refresh_in: now\n"
-	       "queries:         1\n"
-	       "failures:        0\n"
-	       "targets:\n"
-	       "  gw.test\n"
-	       "    192.0.2.1\n"
-	       "    192.0.2.2\n");
+	cli_run_ok(&domains, (const char *[]){ "--url", url, "gw.test", NULL },
+		   "name:            gw.test\n"
+		   "kind:            host\n"
+		   "status:          ok\n"
+		   "fail:            -\n"
+		   "error:           -\n"
+		   "node:            this node\n"
+		   "literal:         no\n"
+		   "busy:            no\n"
+		   "ttl:             1m00s\n"
+		   "ttl_left:        42s\n"
+		   "resolved_at:     2023-11-14T22:13:20Z\n"
+		   "expires_at:      2023-11-14T22:14:20Z\n"
+		   "stale_until:     2023-11-15T22:14:20Z\n"
+		   "next_refresh:    2023-11-14T22:14:11Z\n"
+		   "next_refresh_in: 33s\n"
+		   "queries:         2\n"
+		   "failures:        0\n"
+		   "targets:\n"
+		   "  gw.test\n"
+		   "    192.0.2.1\n"
+		   "    192.0.2.2\n"
+		   "    2001:db8::1\n"
+		   "\n"
+		   "name:            gw.test\n"
+		   "kind:            a\n"
+		   "status:          ok\n"
+		   "fail:            -\n"
+		   "error:           -\n"
+		   "node:            this node\n"
+		   "literal:         no\n"
+		   "busy:            yes\n"
+		   "ttl:             1h00m00s\n"
+		   "ttl_left:        59m59s\n"
+		   "resolved_at:     2023-11-14T22:13:20Z\n"
+		   "expires_at:      2023-11-14T23:13:20Z\n"
+		   "stale_until:     2023-11-15T23:13:20Z\n"
+		   "next_refresh:    2023-11-14T23:03:20Z\n"
+		   "next_refresh_in: now\n"
+		   "queries:         1\n"
+		   "failures:        0\n"
+		   "targets:\n"
+		   "  gw.test\n"
+		   "    192.0.2.1\n"
+		   "    192.0.2.2\n");
 	cr_assert_str_eq(asked, "GET /gw.test");
 }
 
 /* SRV: port, priority, weight, transport of each target; imported from another node. */
 Test(domains, one_srv)
 {
-	run_ok((const char *[]){ "_sip._udp.carrier.test", "--url", url, NULL },
-	       "name:            _sip._udp.carrier.test\n"
-	       "kind:            srv\n"
-	       "status:          ok\n"
-	       "fail:            -\n"
-	       "error:           -\n"
-	       "node:            node-b\n"
-	       "literal:         no\n"
-	       "busy:            no\n"
-	       "ttl:             5m00s\n"
-	       "ttl_left:        4m59s\n"
-	       "resolved_at:     2023-11-14T22:13:20Z\n"
-	       "expires_at:      2023-11-14T22:18:20Z\n"
-	       "stale_until:     2023-11-15T22:18:20Z\n"
-	       "next_refresh:    2023-11-14T22:17:35Z\n"
-	       "next_refresh_in: 4m14s\n"
-	       "queries:         5\n"
-	       "failures:        0\n"
-	       "targets:\n"
-	       "  a.carrier.test  port 5060  priority 10  weight 60  transport udp\n"
-	       "    192.0.2.10:5060\n"
-	       "    192.0.2.11:5060\n"
-	       "    192.0.2.12:5060\n"
-	       "    192.0.2.13:5060\n"
-	       "  b.carrier.test  port 5080  priority 20  weight 10  transport udp\n"
-	       "    [2001:db8::20]:5080\n");
+	cli_run_ok(&domains, (const char *[]){ "_sip._udp.carrier.test", "--url", url, NULL },
+		   "name:            _sip._udp.carrier.test\n"
+		   "kind:            srv\n"
+		   "status:          ok\n"
+		   "fail:            -\n"
+		   "error:           -\n"
+		   "node:            node-b\n"
+		   "literal:         no\n"
+		   "busy:            no\n"
+		   "ttl:             5m00s\n"
+		   "ttl_left:        4m59s\n"
+		   "resolved_at:     2023-11-14T22:13:20Z\n"
+		   "expires_at:      2023-11-14T22:18:20Z\n"
+		   "stale_until:     2023-11-15T22:18:20Z\n"
+		   "next_refresh:    2023-11-14T22:17:35Z\n"
+		   "next_refresh_in: 4m14s\n"
+		   "queries:         5\n"
+		   "failures:        0\n"
+		   "targets:\n"
+		   "  a.carrier.test  port 5060  priority 10  weight 60  transport udp\n"
+		   "    192.0.2.10:5060\n"
+		   "    192.0.2.11:5060\n"
+		   "    192.0.2.12:5060\n"
+		   "    192.0.2.13:5060\n"
+		   "  b.carrier.test  port 5080  priority 20  weight 10  transport udp\n"
+		   "    [2001:db8::20]:5080\n");
 }
 
 /* NAPTR gone stale: the failure behind it; order and preference; a target without addresses. */
 Test(domains, one_naptr_stale)
 {
-	run_ok((const char *[]){ "--url", url, "carrier.test", NULL },
-	       "name:            carrier.test\n"
-	       "kind:            naptr\n"
-	       "status:          stale\n"
-	       "fail:            servfail\n"
-	       "error:           SRV _sip._tcp.carrier.test: SERVFAIL\n"
-	       "node:            this node\n"
-	       "literal:         no\n"
-	       "busy:            no\n"
-	       "ttl:             1m00s\n"
-	       "ttl_left:        0s\n"
-	       "resolved_at:     2023-11-14T22:13:20Z\n"
-	       "expires_at:      2023-11-14T22:14:20Z\n"
-	       "stale_until:     2023-11-15T22:14:20Z\n"
-	       "next_refresh:    2023-11-14T22:15:23Z\n"
-	       "next_refresh_in: 3s\n"
-	       "queries:         9\n"
-	       "failures:        2\n"
-	       "targets:\n"
-	       "  c.carrier.test  port 5061  order 10  preference 50  priority 5  weight 0  "
-	       "transport tcp\n"
-	       "    192.0.2.30:5061\n"
-	       "  d.carrier.test  port 5060  order 20  preference 50  priority 5  weight 0  "
-	       "transport udp\n"
-	       "    (no addresses)\n");
+	cli_run_ok(&domains, (const char *[]){ "--url", url, "carrier.test", NULL },
+		   "name:            carrier.test\n"
+		   "kind:            naptr\n"
+		   "status:          stale\n"
+		   "fail:            servfail\n"
+		   "error:           SRV _sip._tcp.carrier.test: SERVFAIL\n"
+		   "node:            this node\n"
+		   "literal:         no\n"
+		   "busy:            no\n"
+		   "ttl:             1m00s\n"
+		   "ttl_left:        0s\n"
+		   "resolved_at:     2023-11-14T22:13:20Z\n"
+		   "expires_at:      2023-11-14T22:14:20Z\n"
+		   "stale_until:     2023-11-15T22:14:20Z\n"
+		   "next_refresh:    2023-11-14T22:15:23Z\n"
+		   "next_refresh_in: 3s\n"
+		   "queries:         9\n"
+		   "failures:        2\n"
+		   "targets:\n"
+		   "  c.carrier.test  port 5061  order 10  preference 50  priority 5  weight 0  "
+		   "transport tcp\n"
+		   "    192.0.2.30:5061\n"
+		   "  d.carrier.test  port 5060  order 20  preference 50  priority 5  weight 0  "
+		   "transport udp\n"
+		   "    (no addresses)\n");
 }
 
 Test(domains, one_nxdomain_literal_pending)
 {
 	static const char tail[] = "failures:        1\n"
 				   "targets:         -\n";
-	struct run r;
+	struct cli_run r;
 
-	run(&r, (const char *[]){ "--url", url, "missing.test", NULL });
+	cli_run(&r, &domains, (const char *[]){ "--url", url, "missing.test", NULL });
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_assert_not_null(strstr(r.out, "status:          nxdomain\n"
 					 "fail:            -\n"
@@ -507,68 +411,71 @@ Test(domains, one_nxdomain_literal_pending)
 					 "ttl_left:        25s\n"));
 	cr_assert_not_null(strstr(r.out, "stale_until:     -\n"));
 	cr_assert_str_eq(r.out + strlen(r.out) - strlen(tail), tail);
-	run_free(&r);
+	cli_run_free(&r);
 
 	/* A literal address: no TTL, no times, never resolved; its one target. */
-	run_ok((const char *[]){ "--url", url, "192.0.2.99", NULL }, "name:            192.0.2.99\n"
-								     "kind:            host\n"
-								     "status:          ok\n"
-								     "fail:            -\n"
-								     "error:           -\n"
-								     "node:            this node\n"
-								     "literal:         yes\n"
-								     "busy:            no\n"
-								     "ttl:             -\n"
-								     "ttl_left:        -\n"
-								     "resolved_at:     -\n"
-								     "expires_at:      -\n"
-								     "stale_until:     -\n"
-								     "next_refresh:    -\n"
-								     "next_refresh_in: -\n"
-								     "queries:         0\n"
-								     "failures:        0\n"
-								     "targets:\n"
-								     "  192.0.2.99\n"
-								     "    192.0.2.99\n");
+	cli_run_ok(&domains, (const char *[]){ "--url", url, "192.0.2.99", NULL },
+		   "name:            192.0.2.99\n"
+		   "kind:            host\n"
+		   "status:          ok\n"
+		   "fail:            -\n"
+		   "error:           -\n"
+		   "node:            this node\n"
+		   "literal:         yes\n"
+		   "busy:            no\n"
+		   "ttl:             -\n"
+		   "ttl_left:        -\n"
+		   "resolved_at:     -\n"
+		   "expires_at:      -\n"
+		   "stale_until:     -\n"
+		   "next_refresh:    -\n"
+		   "next_refresh_in: -\n"
+		   "queries:         0\n"
+		   "failures:        0\n"
+		   "targets:\n"
+		   "  192.0.2.99\n"
+		   "    192.0.2.99\n");
 
 	/* Pending: due now. */
-	run(&r, (const char *[]){ "--url", url, "new.test", NULL });
+	cli_run(&r, &domains, (const char *[]){ "--url", url, "new.test", NULL });
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_assert_not_null(strstr(r.out, "next_refresh:    -\n"
 					 "next_refresh_in: now\n"),
 			   "%s", r.out);
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 /* Members this version does not know or the daemon left out: "-". */
 Test(domains, one_sparse)
 {
-	run_ok((const char *[]){ "--url", url, "z.test", NULL }, "name:            z.test\n"
-								 "kind:            aaaa\n"
-								 "status:          paused\n"
-								 "fail:            -\n"
-								 "error:           -\n"
-								 "node:            -\n"
-								 "literal:         -\n"
-								 "busy:            -\n"
-								 "ttl:             -\n"
-								 "ttl_left:        -\n"
-								 "resolved_at:     -\n"
-								 "expires_at:      -\n"
-								 "stale_until:     -\n"
-								 "next_refresh:    -\n"
-								 "next_refresh_in: -\n"
-								 "queries:         -\n"
-								 "failures:        -\n"
-								 "targets:         -\n");
+	cli_run_ok(&domains, (const char *[]){ "--url", url, "z.test", NULL },
+		   "name:            z.test\n"
+		   "kind:            aaaa\n"
+		   "status:          paused\n"
+		   "fail:            -\n"
+		   "error:           -\n"
+		   "node:            -\n"
+		   "literal:         -\n"
+		   "busy:            -\n"
+		   "ttl:             -\n"
+		   "ttl_left:        -\n"
+		   "resolved_at:     -\n"
+		   "expires_at:      -\n"
+		   "stale_until:     -\n"
+		   "next_refresh:    -\n"
+		   "next_refresh_in: -\n"
+		   "queries:         -\n"
+		   "failures:        -\n"
+		   "targets:         -\n");
 }
 
 /* A name that is not printable: sent percent-encoded, arrives as it is, printed safely. */
 Test(domains, one_unprintable)
 {
-	struct run r;
+	struct cli_run r;
 
-	run(&r, (const char *[]){ "--url", url, "x\x1b[31m\xc2\x9b\xc3\xa9.test", NULL });
+	cli_run(&r, &domains,
+		(const char *[]){ "--url", url, "x\x1b[31m\xc2\x9b\xc3\xa9.test", NULL });
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_assert_str_empty(r.err);
 	cr_assert(strncmp(r.out, "name:            x?[31m?\xc3\xa9.test\n",
@@ -577,15 +484,15 @@ Test(domains, one_unprintable)
 	cr_assert_not_null(strstr(r.out, "\nerror:           A x: timeout?\n"));
 	cr_assert_not_null(strstr(r.out, "\nnext_refresh_in: 1d00h01m\n"));
 	cr_assert_str_eq(asked, "GET /x\x1b[31m\xc2\x9b\xc3\xa9.test");
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 Test(domains, one_json)
 {
-	struct run r;
+	struct cli_run r;
 	cJSON *j;
 
-	run(&r, (const char *[]){ "--url", url, "--json", "missing.test", NULL });
+	cli_run(&r, &domains, (const char *[]){ "--url", url, "--json", "missing.test", NULL });
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	j = cJSON_Parse(r.out);
 	cr_assert_not_null(j);
@@ -594,18 +501,18 @@ Test(domains, one_json)
 				 ->valuestring,
 			 "nxdomain");
 	cJSON_Delete(j);
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 Test(domains, one_unknown)
 {
-	run_fail((const char *[]){ "--url", url, "nope.test", NULL }, 1,
-		 "sipringctl domains: no domain named nope.test\n");
-	run_fail((const char *[]){ "--url", url, "evil\x1b]0;x\x07", NULL }, 1,
-		 "sipringctl domains: no domain named evil?]0;x?\n");
+	cli_run_fail(&domains, (const char *[]){ "--url", url, "nope.test", NULL }, 1,
+		     "sipringctl domains: no domain named nope.test\n");
+	cli_run_fail(&domains, (const char *[]){ "--url", url, "evil\x1b]0;x\x07", NULL }, 1,
+		     "sipringctl domains: no domain named evil?]0;x?\n");
 	/* "resolve." is the domain called resolve, asked with GET */
-	run_fail((const char *[]){ "--url", url, "resolve.", NULL }, 1,
-		 "sipringctl domains: no domain named resolve.\n");
+	cli_run_fail(&domains, (const char *[]){ "--url", url, "resolve.", NULL }, 1,
+		     "sipringctl domains: no domain named resolve.\n");
 	cr_assert_str_eq(asked, "GET /resolve.");
 }
 
@@ -614,11 +521,11 @@ Test(domains, one_ipv6)
 {
 	serving = "{\"domains\":[{\"name\":\"2001:db8::1\",\"kind\":\"host\",\"status\":\"ok\","
 		  "\"literal\":true,\"targets\":[]}]}";
-	run_fail((const char *[]){ "--url", url, "[2001:db8::1]", NULL }, 1,
-		 "sipringctl domains: no domain named [2001:db8::1]\n");
+	cli_run_fail(&domains, (const char *[]){ "--url", url, "[2001:db8::1]", NULL }, 1,
+		     "sipringctl domains: no domain named [2001:db8::1]\n");
 	cr_assert_str_eq(asked, "GET /[2001:db8::1]");
-	run_ok((const char *[]){ "--url", url, "resolve", "2001:db8::1", NULL },
-	       "2001:db8::1: nothing to resolve (a literal address is never resolved)\n");
+	cli_run_ok(&domains, (const char *[]){ "--url", url, "resolve", "2001:db8::1", NULL },
+		   "2001:db8::1: nothing to resolve (a literal address is never resolved)\n");
 	cr_assert_str_eq(asked, "POST /2001:db8::1/resolve");
 }
 
@@ -626,30 +533,30 @@ Test(domains, one_ipv6)
 
 Test(domains, resolve)
 {
-	run_ok((const char *[]){ "resolve", "GW.test", "--url", url, NULL },
-	       "gw.test: resolve requested (2 entries)\n");
+	cli_run_ok(&domains, (const char *[]){ "resolve", "GW.test", "--url", url, NULL },
+		   "gw.test: resolve requested (2 entries)\n");
 	cr_assert_str_eq(asked, "POST /GW.test/resolve");
-	run_ok((const char *[]){ "--url", url, "resolve", "missing.test", NULL },
-	       "missing.test: resolve requested (1 entry)\n");
-	run_ok((const char *[]){ "--url", url, "resolve", "--all", NULL },
-	       "resolve requested (6 entries)\n");
+	cli_run_ok(&domains, (const char *[]){ "--url", url, "resolve", "missing.test", NULL },
+		   "missing.test: resolve requested (1 entry)\n");
+	cli_run_ok(&domains, (const char *[]){ "--url", url, "resolve", "--all", NULL },
+		   "resolve requested (6 entries)\n");
 	cr_assert_str_eq(asked, "POST /resolve");
-	run_ok((const char *[]){ "--all", "resolve", "--url", url, "--json", NULL },
-	       "{\n\t\"resolving\":\t6\n}\n");
-	run_ok((const char *[]){ "--url", url, "resolve", "gw.test", "--json", NULL },
-	       "{\n\t\"name\":\t\"gw.test\",\n\t\"resolving\":\t2\n}\n");
+	cli_run_ok(&domains, (const char *[]){ "--all", "resolve", "--url", url, "--json", NULL },
+		   "{\n\t\"resolving\":\t6\n}\n");
+	cli_run_ok(&domains, (const char *[]){ "--url", url, "resolve", "gw.test", "--json", NULL },
+		   "{\n\t\"name\":\t\"gw.test\",\n\t\"resolving\":\t2\n}\n");
 	/* After "--", a NAME that looks like an option. */
 	serving = "{\"domains\":[{\"name\":\"-x\",\"kind\":\"host\",\"status\":\"ok\"}]}";
-	run_ok((const char *[]){ "--url", url, "resolve", "--", "-x", NULL },
-	       "-x: resolve requested (1 entry)\n");
+	cli_run_ok(&domains, (const char *[]){ "--url", url, "resolve", "--", "-x", NULL },
+		   "-x: resolve requested (1 entry)\n");
 	cr_assert_str_eq(asked, "POST /-x/resolve");
 }
 
 Test(domains, resolve_none)
 {
 	serving = "{\"domains\":[]}";
-	run_fail((const char *[]){ "--url", url, "resolve", "gw.test", NULL }, 1,
-		 "sipringctl domains: no domain named gw.test\n");
+	cli_run_fail(&domains, (const char *[]){ "--url", url, "resolve", "gw.test", NULL }, 1,
+		     "sipringctl domains: no domain named gw.test\n");
 	cr_assert_str_eq(asked, "POST /gw.test/resolve");
 }
 
@@ -665,12 +572,13 @@ Test(domains, http_error)
 		 "sipringctl domains: %s/prefix/api/v1/domains: HTTP 404: "
 		 "no such endpoint: /prefix/api/v1/domains\n",
 		 url);
-	run_fail((const char *[]){ "--url", base, NULL }, 1, want);
+	cli_run_fail(&domains, (const char *[]){ "--url", base, NULL }, 1, want);
 	snprintf(want, sizeof(want),
 		 "sipringctl domains: %s/prefix/api/v1/domains/resolve: HTTP 404: "
 		 "no such endpoint: /prefix/api/v1/domains/resolve\n",
 		 url);
-	run_fail((const char *[]){ "--url", base, "resolve", "--all", NULL }, 1, want);
+	cli_run_fail(&domains, (const char *[]){ "--url", base, "resolve", "--all", NULL }, 1,
+		     want);
 }
 
 /* The daemon's list that is not what the command knows: not sipring's JSON. */
@@ -681,34 +589,28 @@ Test(domains, not_our_json)
 	snprintf(want, sizeof(want),
 		 "sipringctl domains: %s/api/v1/domains: the answer is not sipring's JSON\n", url);
 	serving = "{\"uplinks\":[]}";
-	run_fail((const char *[]){ "--url", url, NULL }, 1, want);
+	cli_run_fail(&domains, (const char *[]){ "--url", url, NULL }, 1, want);
 	serving = "[1,2]";
-	run_fail((const char *[]){ "--url", url, NULL }, 1, want);
+	cli_run_fail(&domains, (const char *[]){ "--url", url, NULL }, 1, want);
 	serving = "{\"domains\":{\"name\":\"a\"}}";
-	run_fail((const char *[]){ "--url", url, NULL }, 1, want);
+	cli_run_fail(&domains, (const char *[]){ "--url", url, NULL }, 1, want);
 }
 
 /* -c: the endpoint of the configuration's http.listen. */
 Test(domains, config)
 {
-	char path[] = "/tmp/sipring-cmddom-XXXXXX", want[256];
-	int fd = mkstemp(path);
-	FILE *f;
+	char path[64], want[256];
 
-	cr_assert_geq(fd, 0);
-	f = fdopen(fd, "w");
-	fprintf(f, "http:\n  listen: 0.0.0.0:%u\n", mgmt_port(m));
-	fclose(f);
-	run_ok((const char *[]){ "-c", path, "resolve", "gw.test", NULL },
-	       "gw.test: resolve requested (2 entries)\n");
-	f = fopen(path, "w");
-	fputs("http:\n  listen: off\n", f);
-	fclose(f);
+	cli_config(path, sizeof(path), "http:\n  listen: 0.0.0.0:%u\n", mgmt_port(ep.m));
+	cli_run_ok(&domains, (const char *[]){ "-c", path, "resolve", "gw.test", NULL },
+		   "gw.test: resolve requested (2 entries)\n");
+	unlink(path);
+	cli_config(path, sizeof(path), "http:\n  listen: off\n");
 	snprintf(want, sizeof(want),
 		 "sipringctl domains: %s: http.listen is off: the management endpoint is "
 		 "disabled\n",
 		 path);
-	run_fail((const char *[]){ "--config", path, NULL }, 2, want);
+	cli_run_fail(&domains, (const char *[]){ "--config", path, NULL }, 2, want);
 	unlink(path);
 }
 
@@ -742,73 +644,23 @@ Test(domains, usage)
 		snprintf(want, sizeof(want),
 			 "sipringctl domains: %s\nusage: sipringctl domains " CMD_DOMAINS_ARGS "\n",
 			 t[i].err);
-		run_fail(t[i].args, 2, want);
+		cli_run_fail(&domains, t[i].args, 2, want);
 	}
 	cr_assert_str_empty(asked, "a usage error asked the daemon: %s", asked);
 	{
-		struct run r;
+		struct cli_run r;
 
-		run(&r, (const char *[]){ "--help", NULL });
+		cli_run(&r, &domains, (const char *[]){ "--help", NULL });
 		cr_assert_eq(r.status, 0);
 		cr_assert(strncmp(r.out, "usage: sipringctl domains " CMD_DOMAINS_ARGS "\n",
 				  strlen("usage: sipringctl domains " CMD_DOMAINS_ARGS "\n")) == 0);
 		cr_assert_not_null(strstr(r.out, "exit status:"));
 		cr_assert_str_empty(r.err);
-		run_free(&r);
+		cli_run_free(&r);
 	}
 }
 
 /* ---- canned bytes: answers that are not sipring's JSON ---- */
-
-struct canned {
-	const char *answer;
-	int lfd;
-	char request[1024];
-};
-
-static void *serve(void *arg)
-{
-	struct canned *c = arg;
-	size_t have = 0;
-	int fd = accept(c->lfd, NULL, NULL);
-
-	if (fd < 0)
-		return NULL;
-	while (!strstr(c->request, "\r\n\r\n") && have < sizeof(c->request) - 1) {
-		ssize_t n = recv(fd, c->request + have, sizeof(c->request) - 1 - have, 0);
-
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-		c->request[have] = '\0';
-	}
-	send(fd, c->answer, strlen(c->answer), MSG_NOSIGNAL);
-	close(fd);
-	return NULL;
-}
-
-/* Run the command against a server that answers c->answer once. */
-static void run_canned(struct canned *c, struct run *r, const char *const *args)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof(a);
-	const char *argv[8] = { "--url", url };
-	pthread_t t;
-	int n = 2;
-
-	c->lfd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert_eq(bind(c->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(listen(c->lfd, 1), 0);
-	cr_assert_eq(getsockname(c->lfd, (struct sockaddr *)&a, &al), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u", ntohs(a.sin_port));
-	while (*args && n < 7)
-		argv[n++] = *args++;
-	argv[n] = NULL;
-	cr_assert_eq(pthread_create(&t, NULL, serve, c), 0);
-	run(r, argv);
-	pthread_join(t, NULL);
-	close(c->lfd);
-}
 
 Test(canned, not_json)
 {
@@ -862,12 +714,12 @@ Test(canned, not_json)
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		struct canned c = { .answer = t[i].answer };
+		struct cli_canned c = { .answer = t[i].answer };
 		char want[512];
-		struct run r;
+		struct cli_run r;
 
-		run_canned(&c, &r, t[i].args);
-		snprintf(want, sizeof(want), "sipringctl domains: %s%s: %s\n", url, t[i].path,
+		cli_run_canned(&c, &domains, &r, t[i].args);
+		snprintf(want, sizeof(want), "sipringctl domains: %s%s: %s\n", c.url, t[i].path,
 			 t[i].err);
 		cr_assert_eq(r.status, 1, "%zu: %d %s", i, r.status, r.err);
 		cr_assert_str_eq(r.err, want, "%zu", i);
@@ -877,43 +729,37 @@ Test(canned, not_json)
 		cr_assert(strncmp(c.request, want, strlen(want)) == 0, "%zu: %s", i, c.request);
 		if (strcmp(t[i].method, "POST") == 0)
 			cr_assert_not_null(strstr(c.request, "\r\nContent-Length: 0\r\n"));
-		run_free(&r);
+		cli_run_free(&r);
 	}
 }
 
 /* Percent-encoding on the wire: an IPv6 address with brackets. */
 Test(canned, encoded)
 {
-	struct canned c = { .answer = "HTTP/1.1 404 Not Found\r\nContent-Length: 27\r\n\r\n"
-				      "{\"error\":\"no such domain\"}\n" };
-	struct run r;
+	struct cli_canned c = { .answer = "HTTP/1.1 404 Not Found\r\nContent-Length: 27\r\n\r\n"
+					  "{\"error\":\"no such domain\"}\n" };
+	struct cli_run r;
 
-	run_canned(&c, &r, (const char *[]){ "resolve", "[2001:db8::1]", NULL });
+	cli_run_canned(&c, &domains, &r, (const char *[]){ "resolve", "[2001:db8::1]", NULL });
 	cr_assert_eq(r.status, 1);
 	cr_assert_str_eq(r.err, "sipringctl domains: no domain named [2001:db8::1]\n");
 	cr_assert(strncmp(c.request, "POST /api/v1/domains/%5B2001%3Adb8%3A%3A1%5D/resolve ",
 			  strlen("POST /api/v1/domains/%5B2001%3Adb8%3A%3A1%5D/resolve ")) == 0,
 		  "%s", c.request);
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 /* ---- no daemon ---- */
 
 Test(errors, unreachable)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	uint16_t port = cli_dead_port();
 	char opt[64], want[256];
 
-	/* A port nothing listens on: bound once, then closed. */
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
-	close(fd);
-	snprintf(opt, sizeof(opt), "http://127.0.0.1:%u", ntohs(a.sin_port));
+	snprintf(opt, sizeof(opt), "http://127.0.0.1:%u", port);
 	snprintf(want, sizeof(want),
 		 "sipringctl domains: cannot connect to 127.0.0.1:%u: Connection refused" HINT "\n",
-		 ntohs(a.sin_port));
-	run_fail((const char *[]){ "--url", opt, NULL }, 1, want);
-	run_fail((const char *[]){ "--url", opt, "resolve", "--all", NULL }, 1, want);
+		 port);
+	cli_run_fail(&domains, (const char *[]){ "--url", opt, NULL }, 1, want);
+	cli_run_fail(&domains, (const char *[]){ "--url", opt, "resolve", "--all", NULL }, 1, want);
 }

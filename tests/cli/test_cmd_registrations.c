@@ -14,8 +14,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli/cmd_registrations.h"
+#include "cli_fixture.h"
 #include "core/mgmt.h"
 #include "core/reg_api.h"
 #include "core/suspend.h"
@@ -33,90 +32,21 @@
 #define NOW  INT64_C(1700000000000)
 #define HINT " (is sipring running? http.listen in the config)"
 
-/* ---- running a command ---- */
-
-struct run {
-	int status;
-	char *out, *err;
-	size_t outlen, errlen;
-};
-
-static void run(struct run *r, const char *cmd, const char *const *args)
-{
-	char *argv[16];
-	int argc = 0;
-	FILE *out = open_memstream(&r->out, &r->outlen);
-	FILE *err = open_memstream(&r->err, &r->errlen);
-
-	argv[argc++] = (char *)cmd;
-	while (*args)
-		argv[argc++] = (char *)*args++;
-	argv[argc] = NULL;
-	if (strcmp(cmd, "registrations") == 0)
-		r->status = cmd_registrations_run(out, err, argc, argv);
-	else
-		r->status = cmd_suspensions_run(out, err, argc, argv);
-	fclose(out);
-	fclose(err);
-}
-
-static void run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-}
-
-/* Run and expect exit status 0, nothing on stderr, and out exactly. */
-static void run_ok(const char *cmd, const char *const *args, const char *out)
-{
-	struct run r;
-
-	run(&r, cmd, args);
-	cr_assert_eq(r.status, 0, "%s", r.err);
-	cr_assert_str_empty(r.err);
-	cr_assert_str_eq(r.out, out);
-	run_free(&r);
-}
-
-/* Run and expect exit status, nothing on stdout, and err exactly. */
-static void run_fail(const char *cmd, const char *const *args, int status, const char *err)
-{
-	struct run r;
-
-	run(&r, cmd, args);
-	cr_assert_eq(r.status, status, "%d: %s", r.status, r.err);
-	cr_assert_str_eq(r.err, err);
-	cr_assert_str_empty(r.out);
-	run_free(&r);
-}
+static const struct cli_cmd registrations = { "registrations", cmd_registrations_run };
+static const struct cli_cmd suspensions = { "suspensions", cmd_suspensions_run };
 
 /* ---- the endpoint ---- */
 
 static int64_t fake_now = NOW;
 static struct location *loc;
 static struct suspend susp;
-static struct mgmt *m;
+static struct cli_endpoint ep;
+static const char *const url = ep.url;
 static struct reg_api api;
-static pthread_t loop_thread;
-static int stop_loop;
-static char url[64];
 
 static int64_t clock_fake(void)
 {
 	return fake_now;
-}
-
-static void *loop(void *arg)
-{
-	(void)arg;
-	while (!__atomic_load_n(&stop_loop, __ATOMIC_ACQUIRE)) {
-		struct pollfd p = { .fd = mgmt_poll_fd(m), .events = POLLIN };
-		int t = mgmt_poll_timeout_ms(m);
-
-		poll(&p, 1, t < 0 || t > 20 ? 20 : t);
-		mgmt_process(m);
-	}
-	return NULL;
 }
 
 static struct location_binding v4(const char *aor, const char *contact, int64_t exp)
@@ -168,11 +98,9 @@ static void start(void)
 {
 	struct location_config lc = { .initial_aors = 16, .readers = 1 };
 	struct suspend_conf sc = { .retry = 3, .suspend_s = 180, .by_ip = true };
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct mgmt_source ms = { .version = "0.1.0" };
 	struct reg_api_source src = { .now_ms = clock_fake };
 	struct location_binding b;
-	char err[256];
 
 	fake_now = NOW;
 	cr_assert_eq(location_create(&loc, &lc), 0);
@@ -203,20 +131,14 @@ static void start(void)
 
 	src.loc = loc;
 	src.susp = &susp;
-	stop_loop = 0;
-	cr_assert_eq(mgmt_start(&m, (struct sockaddr *)&a, sizeof(a), &ms, err, sizeof(err)), 0,
-		     "%s", err);
-	cr_assert_eq(reg_api_init(&api, m, &src), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u", mgmt_port(m));
-	cr_assert_eq(pthread_create(&loop_thread, NULL, loop, NULL), 0);
+	cli_endpoint_open(&ep, &ms);
+	cr_assert_eq(reg_api_init(&api, ep.m, &src), 0);
+	cli_endpoint_run(&ep);
 }
 
 static void stop(void)
 {
-	__atomic_store_n(&stop_loop, 1, __ATOMIC_RELEASE);
-	pthread_join(loop_thread, NULL);
-	mgmt_stop(m);
-	m = NULL;
+	cli_endpoint_stop(&ep);
 	location_destroy(loc);
 	suspend_fini(&susp);
 }
@@ -228,28 +150,28 @@ TestSuite(suspensions, .init = start, .fini = stop);
 
 Test(registrations, table)
 {
-	run_ok("registrations", (const char *[]){ "--url", url, NULL },
-	       "aor                    contact                                              "
-	       " expires  source                  user agent\n"
-	       "alice@example.com      <sip:alice@192.0.2.1:5060>                           "
-	       "1h00m00s  udp:192.0.2.1:5060      Phone/1.0\n"
-	       "alice@example.com      <sip:alice@192.0.2.2:5062;transport=udp>             "
-	       "   9m59s  udp:192.0.2.2:5062      Soft?phone 2\n"
-	       "bob@example.com        <sip:bob@[2001:db8::1]:5061;transport=tcp>;reg-id=1  "
-	       "2d00h00m  tcp:[2001:db8::1]:5061  -\n"
-	       "odd/one%x@example.com  <sip:odd@192.0.2.9>                                  "
-	       "     30s  udp:192.0.2.1:5060      Phone/1.0\n"
-	       "\n"
-	       "3 AORs, 4 bindings\n");
+	cli_run_ok(&registrations, (const char *[]){ "--url", url, NULL },
+		   "aor                    contact                                              "
+		   " expires  source                  user agent\n"
+		   "alice@example.com      <sip:alice@192.0.2.1:5060>                           "
+		   "1h00m00s  udp:192.0.2.1:5060      Phone/1.0\n"
+		   "alice@example.com      <sip:alice@192.0.2.2:5062;transport=udp>             "
+		   "   9m59s  udp:192.0.2.2:5062      Soft?phone 2\n"
+		   "bob@example.com        <sip:bob@[2001:db8::1]:5061;transport=tcp>;reg-id=1  "
+		   "2d00h00m  tcp:[2001:db8::1]:5061  -\n"
+		   "odd/one%x@example.com  <sip:odd@192.0.2.9>                                  "
+		   "     30s  udp:192.0.2.1:5060      Phone/1.0\n"
+		   "\n"
+		   "3 AORs, 4 bindings\n");
 }
 
 Test(registrations, json)
 {
 	const cJSON *regs, *b;
-	struct run r;
+	struct cli_run r;
 	cJSON *j;
 
-	run(&r, "registrations", (const char *[]){ "--json", "--url", url, NULL });
+	cli_run(&r, &registrations, (const char *[]){ "--json", "--url", url, NULL });
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_assert_str_empty(r.err);
 	cr_assert(strncmp(r.out, "{\n\t\"aors\":\t3,\n", 14) == 0, "%s", r.out);
@@ -262,44 +184,45 @@ Test(registrations, json)
 			 "<urn:uuid:00000000-0000-1000-8000-000a95a0e128>");
 	cr_assert_str_eq(cJSON_GetObjectItem(b, "conn")->valuestring, "7");
 	cJSON_Delete(j);
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 Test(registrations, one_aor)
 {
-	run_ok("registrations", (const char *[]){ "bob@example.com", "--url", url, NULL },
-	       "aor              contact                                               expires  "
-	       "source                  user agent\n"
-	       "bob@example.com  <sip:bob@[2001:db8::1]:5061;transport=tcp>;reg-id=1  2d00h00m  "
-	       "tcp:[2001:db8::1]:5061  -\n"
-	       "\n"
-	       "1 AOR, 1 binding\n");
+	cli_run_ok(
+		&registrations, (const char *[]){ "bob@example.com", "--url", url, NULL },
+		"aor              contact                                               expires  "
+		"source                  user agent\n"
+		"bob@example.com  <sip:bob@[2001:db8::1]:5061;transport=tcp>;reg-id=1  2d00h00m  "
+		"tcp:[2001:db8::1]:5061  -\n"
+		"\n"
+		"1 AOR, 1 binding\n");
 	/* '/' and '%' are sent percent-encoded and arrive as they are. */
-	run_ok("registrations", (const char *[]){ "--url", url, "odd/one%x@example.com", NULL },
-	       "aor                    contact              expires  source              "
-	       "user agent\n"
-	       "odd/one%x@example.com  <sip:odd@192.0.2.9>      30s  udp:192.0.2.1:5060  "
-	       "Phone/1.0\n"
-	       "\n"
-	       "1 AOR, 1 binding\n");
-	run_fail("registrations", (const char *[]){ "--url", url, "carol@example.com", NULL }, 1,
-		 "sipringctl registrations: carol@example.com: no such AOR\n");
+	cli_run_ok(&registrations, (const char *[]){ "--url", url, "odd/one%x@example.com", NULL },
+		   "aor                    contact              expires  source              "
+		   "user agent\n"
+		   "odd/one%x@example.com  <sip:odd@192.0.2.9>      30s  udp:192.0.2.1:5060  "
+		   "Phone/1.0\n"
+		   "\n"
+		   "1 AOR, 1 binding\n");
+	cli_run_fail(&registrations, (const char *[]){ "--url", url, "carol@example.com", NULL }, 1,
+		     "sipringctl registrations: carol@example.com: no such AOR\n");
 }
 
 Test(registrations, one_aor_json)
 {
-	struct run r;
+	struct cli_run r;
 	cJSON *j;
 
-	run(&r, "registrations",
-	    (const char *[]){ "--url", url, "--json", "alice@example.com", NULL });
+	cli_run(&r, &registrations,
+		(const char *[]){ "--url", url, "--json", "alice@example.com", NULL });
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	j = cJSON_Parse(r.out);
 	cr_assert_not_null(j);
 	cr_assert_str_eq(cJSON_GetObjectItem(j, "aor")->valuestring, "alice@example.com");
 	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "bindings")), 2);
 	cJSON_Delete(j);
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 Test(registrations, empty)
@@ -307,36 +230,39 @@ Test(registrations, empty)
 	cr_assert_eq(location_remove_aor(loc, SV_LIT("alice@example.com")), 2);
 	cr_assert_eq(location_remove_aor(loc, SV_LIT("bob@example.com")), 1);
 	cr_assert_eq(location_remove_aor(loc, SV_LIT("odd/one%x@example.com")), 1);
-	run_ok("registrations", (const char *[]){ "--url", url, NULL }, "no registrations\n");
+	cli_run_ok(&registrations, (const char *[]){ "--url", url, NULL }, "no registrations\n");
 }
 
 Test(registrations, delete_contact)
 {
-	run_ok("registrations",
-	       (const char *[]){ "delete", "alice@example.com",
-				 "<sip:alice@192.0.2.2:5062;transport=udp>", "--url", url, NULL },
-	       "removed 1 binding of alice@example.com\n");
+	cli_run_ok(&registrations,
+		   (const char *[]){ "delete", "alice@example.com",
+				     "<sip:alice@192.0.2.2:5062;transport=udp>", "--url", url,
+				     NULL },
+		   "removed 1 binding of alice@example.com\n");
 	cr_assert_eq(count("alice@example.com"), 1);
-	run_fail("registrations",
-		 (const char *[]){ "delete", "alice@example.com",
-				   "<sip:alice@192.0.2.2:5062;transport=udp>", "--url", url, NULL },
-		 1, "sipringctl registrations: alice@example.com: no such binding\n");
+	cli_run_fail(&registrations,
+		     (const char *[]){ "delete", "alice@example.com",
+				       "<sip:alice@192.0.2.2:5062;transport=udp>", "--url", url,
+				       NULL },
+		     1, "sipringctl registrations: alice@example.com: no such binding\n");
 	cr_assert_eq(count("alice@example.com"), 1);
 }
 
 Test(registrations, delete_aor)
 {
-	run_ok("registrations",
-	       (const char *[]){ "--url", url, "delete", "alice@example.com", NULL },
-	       "removed 2 bindings of alice@example.com\n");
+	cli_run_ok(&registrations,
+		   (const char *[]){ "--url", url, "delete", "alice@example.com", NULL },
+		   "removed 2 bindings of alice@example.com\n");
 	cr_assert_eq(count("alice@example.com"), 0);
 	cr_assert_eq(count("bob@example.com"), 1);
-	run_fail("registrations",
-		 (const char *[]){ "--url", url, "delete", "alice@example.com", NULL }, 1,
-		 "sipringctl registrations: alice@example.com: no such AOR\n");
-	run_ok("registrations",
-	       (const char *[]){ "--url", url, "delete", "odd/one%x@example.com", "--json", NULL },
-	       "{\n\t\"removed\":\t1\n}\n");
+	cli_run_fail(&registrations,
+		     (const char *[]){ "--url", url, "delete", "alice@example.com", NULL }, 1,
+		     "sipringctl registrations: alice@example.com: no such AOR\n");
+	cli_run_ok(
+		&registrations,
+		(const char *[]){ "--url", url, "delete", "odd/one%x@example.com", "--json", NULL },
+		"{\n\t\"removed\":\t1\n}\n");
 	cr_assert_eq(count("odd/one%x@example.com"), 0);
 }
 
@@ -344,14 +270,14 @@ Test(registrations, delete_instance)
 {
 	static const char inst[] = "<urn:uuid:00000000-0000-1000-8000-000a95a0e128>";
 
-	run_fail("registrations",
-		 (const char *[]){ "--url", url, "delete", "bob@example.com", "--instance", inst,
-				   NULL },
-		 1, "sipringctl registrations: bob@example.com: no such binding\n");
-	run_ok("registrations",
-	       (const char *[]){ "--url", url, "delete", "bob@example.com", "--instance", inst,
-				 "--reg-id=1", NULL },
-	       "removed 1 binding of bob@example.com\n");
+	cli_run_fail(&registrations,
+		     (const char *[]){ "--url", url, "delete", "bob@example.com", "--instance",
+				       inst, NULL },
+		     1, "sipringctl registrations: bob@example.com: no such binding\n");
+	cli_run_ok(&registrations,
+		   (const char *[]){ "--url", url, "delete", "bob@example.com", "--instance", inst,
+				     "--reg-id=1", NULL },
+		   "removed 1 binding of bob@example.com\n");
 	cr_assert_eq(count("bob@example.com"), 0);
 }
 
@@ -365,31 +291,25 @@ Test(registrations, http_error)
 		 "sipringctl registrations: %s/prefix/api/v1/registrations: HTTP 404: "
 		 "no such endpoint: /prefix/api/v1/registrations\n",
 		 url);
-	run_fail("registrations", (const char *[]){ "--url", base, NULL }, 1, want);
+	cli_run_fail(&registrations, (const char *[]){ "--url", base, NULL }, 1, want);
 }
 
 /* -c: the endpoint of the configuration's http.listen. */
 Test(registrations, config)
 {
-	char path[] = "/tmp/sipring-cmdreg-XXXXXX", want[256];
-	int fd = mkstemp(path);
-	FILE *f;
+	char path[64], want[256];
 
-	cr_assert_geq(fd, 0);
-	f = fdopen(fd, "w");
-	fprintf(f, "http:\n  listen: 0.0.0.0:%u\n", mgmt_port(m));
-	fclose(f);
-	run_ok("registrations",
-	       (const char *[]){ "-c", path, "delete", "odd/one%x@example.com", NULL },
-	       "removed 1 binding of odd/one%x@example.com\n");
-	f = fopen(path, "w");
-	fputs("http:\n  listen: off\n", f);
-	fclose(f);
+	cli_config(path, sizeof(path), "http:\n  listen: 0.0.0.0:%u\n", mgmt_port(ep.m));
+	cli_run_ok(&registrations,
+		   (const char *[]){ "-c", path, "delete", "odd/one%x@example.com", NULL },
+		   "removed 1 binding of odd/one%x@example.com\n");
+	unlink(path);
+	cli_config(path, sizeof(path), "http:\n  listen: off\n");
 	snprintf(want, sizeof(want),
 		 "sipringctl suspensions: %s: http.listen is off: the management endpoint is "
 		 "disabled\n",
 		 path);
-	run_fail("suspensions", (const char *[]){ "--config", path, NULL }, 2, want);
+	cli_run_fail(&suspensions, (const char *[]){ "--config", path, NULL }, 2, want);
 	unlink(path);
 }
 
@@ -427,18 +347,18 @@ Test(registrations, usage)
 			 "sipringctl registrations: %s\nusage: sipringctl registrations "
 			 "" CMD_REGISTRATIONS_ARGS "\n",
 			 t[i].err);
-		run_fail("registrations", t[i].args, 2, want);
+		cli_run_fail(&registrations, t[i].args, 2, want);
 	}
 	{
-		struct run r;
+		struct cli_run r;
 
-		run(&r, "registrations", (const char *[]){ "--help", NULL });
+		cli_run(&r, &registrations, (const char *[]){ "--help", NULL });
 		cr_assert_eq(r.status, 0);
 		cr_assert(strncmp(r.out, "usage: sipringctl registrations " CMD_REGISTRATIONS_ARGS,
 				  31) == 0);
 		cr_assert_not_null(strstr(r.out, "exit status:"));
 		cr_assert_str_empty(r.err);
-		run_free(&r);
+		cli_run_free(&r);
 	}
 }
 
@@ -447,31 +367,32 @@ Test(registrations, usage)
 Test(suspensions, table_and_clear)
 {
 	fake_now = NOW + 61 * 1000;
-	run_ok("suspensions", (const char *[]){ "--url", url, NULL },
-	       "key                type     failures  remaining\n"
-	       "alice@example.com  user            3      1m59s\n"
-	       "192.0.2.7          address         3      1m59s\n"
-	       "\n"
-	       "2 suspensions\n");
-	run_ok("suspensions", (const char *[]){ "clear", "alice@example.com", "--url", url, NULL },
-	       "cleared alice@example.com\n");
+	cli_run_ok(&suspensions, (const char *[]){ "--url", url, NULL },
+		   "key                type     failures  remaining\n"
+		   "alice@example.com  user            3      1m59s\n"
+		   "192.0.2.7          address         3      1m59s\n"
+		   "\n"
+		   "2 suspensions\n");
+	cli_run_ok(&suspensions,
+		   (const char *[]){ "clear", "alice@example.com", "--url", url, NULL },
+		   "cleared alice@example.com\n");
 	cr_assert(!suspend_check(&susp, SV_LIT("alice"), SV_LIT("example.com"), NULL,
 				 (uint64_t)fake_now));
-	run_fail("suspensions",
-		 (const char *[]){ "clear", "alice@example.com", "--url", url, NULL }, 1,
-		 "sipringctl suspensions: alice@example.com: no such suspension\n");
-	run_ok("suspensions",
-	       (const char *[]){ "--url", url, "clear", "192.0.2.7", "--json", NULL },
-	       "{\n\t\"cleared\":\t\"192.0.2.7\"\n}\n");
-	run_ok("suspensions", (const char *[]){ "--url", url, NULL }, "no suspensions\n");
+	cli_run_fail(&suspensions,
+		     (const char *[]){ "clear", "alice@example.com", "--url", url, NULL }, 1,
+		     "sipringctl suspensions: alice@example.com: no such suspension\n");
+	cli_run_ok(&suspensions,
+		   (const char *[]){ "--url", url, "clear", "192.0.2.7", "--json", NULL },
+		   "{\n\t\"cleared\":\t\"192.0.2.7\"\n}\n");
+	cli_run_ok(&suspensions, (const char *[]){ "--url", url, NULL }, "no suspensions\n");
 }
 
 Test(suspensions, json)
 {
-	struct run r;
+	struct cli_run r;
 	cJSON *j;
 
-	run(&r, "suspensions", (const char *[]){ "--url", url, "--json", NULL });
+	cli_run(&r, &suspensions, (const char *[]){ "--url", url, "--json", NULL });
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	j = cJSON_Parse(r.out);
 	cr_assert_not_null(j);
@@ -482,7 +403,7 @@ Test(suspensions, json)
 			->valuestring,
 		"alice@example.com");
 	cJSON_Delete(j);
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 Test(suspensions, usage)
@@ -503,7 +424,7 @@ Test(suspensions, usage)
 			 "sipringctl suspensions: %s\nusage: sipringctl suspensions "
 			 "" CMD_SUSPENSIONS_ARGS "\n",
 			 t[i].err);
-		run_fail("suspensions", t[i].args, 2, want);
+		cli_run_fail(&suspensions, t[i].args, 2, want);
 	}
 }
 
@@ -511,19 +432,13 @@ Test(suspensions, usage)
 
 Test(errors, unreachable)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	uint16_t port = cli_dead_port();
 	char opt[64], want[256];
 
-	/* A port nothing listens on: bound once, then closed. */
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
-	close(fd);
-	snprintf(opt, sizeof(opt), "http://127.0.0.1:%u", ntohs(a.sin_port));
+	snprintf(opt, sizeof(opt), "http://127.0.0.1:%u", port);
 	snprintf(want, sizeof(want),
 		 "sipringctl suspensions: cannot connect to 127.0.0.1:%u: Connection refused" HINT
 		 "\n",
-		 ntohs(a.sin_port));
-	run_fail("suspensions", (const char *[]){ "--url", opt, NULL }, 1, want);
+		 port);
+	cli_run_fail(&suspensions, (const char *[]){ "--url", opt, NULL }, 1, want);
 }

@@ -11,8 +11,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,49 +21,20 @@
 #include <cjson/cJSON.h>
 
 #include "cli/cmd_status.h"
+#include "cli_fixture.h"
 #include "core/mgmt.h"
 #include "core/stats.h"
 
 #define HINT " (is sipring running? http.listen in the config)"
 
-/* ---- running the command ---- */
-
-struct run {
-	int status;
-	char *out, *err;
-	size_t outlen, errlen;
-};
-
-static void run(struct run *r, const char *const *args)
-{
-	char *argv[16];
-	int argc = 0;
-	FILE *out = open_memstream(&r->out, &r->outlen);
-	FILE *err = open_memstream(&r->err, &r->errlen);
-
-	argv[argc++] = "status";
-	while (*args)
-		argv[argc++] = (char *)*args++;
-	argv[argc] = NULL;
-	r->status = cmd_status_run(out, err, argc, argv);
-	fclose(out);
-	fclose(err);
-}
-
-static void run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-}
+static const struct cli_cmd status = { "status", cmd_status_run };
 
 /* ---- an endpoint in-process ---- */
 
 static struct stats workers[2];
 static struct stats_node node;
-static struct mgmt *m;
-static pthread_t loop_thread;
-static int stop_loop;
-static char url[64];
+static struct cli_endpoint ep;
+static const char *const url = ep.url;
 
 static void add_daemon_fields(void *arg, cJSON *root)
 {
@@ -86,19 +55,6 @@ static void add_daemon_fields(void *arg, cJSON *root)
 	}
 }
 
-static void *loop(void *arg)
-{
-	(void)arg;
-	while (!__atomic_load_n(&stop_loop, __ATOMIC_ACQUIRE)) {
-		struct pollfd p = { .fd = mgmt_poll_fd(m), .events = POLLIN };
-		int t = mgmt_poll_timeout_ms(m);
-
-		poll(&p, 1, t < 0 || t > 20 ? 20 : t);
-		mgmt_process(m);
-	}
-	return NULL;
-}
-
 static void start_at(const struct sockaddr *a, socklen_t al)
 {
 	struct mgmt_source src = { .workers = workers,
@@ -106,8 +62,6 @@ static void start_at(const struct sockaddr *a, socklen_t al)
 				   .node = &node,
 				   .version = "0.1.0",
 				   .status_json = add_daemon_fields };
-	char err[256];
-	int ret;
 
 	memset(workers, 0, sizeof(workers));
 	STAT_ADD(&workers[0], rx_msgs, 1234);
@@ -122,12 +76,8 @@ static void start_at(const struct sockaddr *a, socklen_t al)
 	STAT_SET(&workers[1], loop_total_ns, 1000);
 	STAT_ADD(&workers[1], drops[STATS_DROP_PARSE], 7);
 	STAT_SET(&node, started_unix, (uint64_t)time(NULL) - (86400 + 3600 + 60 + 1));
-	stop_loop = 0;
-	ret = mgmt_start(&m, a, al, &src, err, sizeof(err));
-	if (ret == -EADDRNOTAVAIL || ret == -EAFNOSUPPORT)
-		cr_skip_test("%s", err);
-	cr_assert_eq(ret, 0, "%s", err);
-	cr_assert_eq(pthread_create(&loop_thread, NULL, loop, NULL), 0);
+	cli_endpoint_open_at(&ep, a, al, &src);
+	cli_endpoint_run(&ep);
 }
 
 static void start4(void)
@@ -135,17 +85,11 @@ static void start4(void)
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 
 	start_at((struct sockaddr *)&a, sizeof(a));
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u", mgmt_port(m));
 }
 
 static void stop(void)
 {
-	if (!m)
-		return;
-	__atomic_store_n(&stop_loop, 1, __ATOMIC_RELEASE);
-	pthread_join(loop_thread, NULL);
-	mgmt_stop(m);
-	m = NULL;
+	cli_endpoint_stop(&ep);
 }
 
 TestSuite(status, .init = start4, .fini = stop);
@@ -169,11 +113,11 @@ Test(status, human)
 		"",
 		"drops    7",
 	};
-	struct run r;
+	struct cli_run r;
 	char *line, *save = NULL;
 	size_t i = 0;
 
-	run(&r, (const char *[]){ "--url", url, NULL });
+	cli_run(&r, &status, (const char *[]){ "--url", url, NULL });
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_assert_str_empty(r.err);
 	for (line = strtok_r(r.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -187,19 +131,19 @@ Test(status, human)
 		i++;
 	}
 	cr_assert_eq(i, sizeof(want) / sizeof(want[0]));
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 Test(status, json)
 {
-	struct run r;
+	struct cli_run r;
 	cJSON *j, *w;
 
 	char opt[80];
 
 	/* --url=URL, and a trailing '/' */
 	snprintf(opt, sizeof(opt), "--url=%s/", url);
-	run(&r, (const char *[]){ "--json", opt, NULL });
+	cli_run(&r, &status, (const char *[]){ "--json", opt, NULL });
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_assert_str_empty(r.err);
 	/* Pretty-printed: one member a line, tab-indented. */
@@ -213,72 +157,55 @@ Test(status, json)
 		     1234);
 	cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "totals"), "drops")->valueint, 7);
 	cJSON_Delete(j);
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 /* -c: the endpoint of the configuration's http.listen. */
-static char *write_config(const char *text)
-{
-	static char path[64];
-	FILE *f;
-	int fd;
-
-	snprintf(path, sizeof(path), "/tmp/sipring-cmdstatus-XXXXXX");
-	fd = mkstemp(path);
-	cr_assert_geq(fd, 0);
-	f = fdopen(fd, "w");
-	fputs(text, f);
-	fclose(f);
-	return path;
-}
-
 Test(status, config)
 {
-	char yaml[128], want[256], *path;
-	struct run r;
+	char path[64], want[256];
+	struct cli_run r;
 
-	snprintf(yaml, sizeof(yaml), "http:\n  listen: 127.0.0.1:%u\n", mgmt_port(m));
-	path = write_config(yaml);
-	run(&r, (const char *[]){ "-c", path, NULL });
+	cli_config(path, sizeof(path), "http:\n  listen: 127.0.0.1:%u\n", mgmt_port(ep.m));
+	cli_run(&r, &status, (const char *[]){ "-c", path, NULL });
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_assert(strncmp(r.out, "node     sip-a\n", 15) == 0, "%s", r.out);
-	run_free(&r);
+	cli_run_free(&r);
 	unlink(path);
 
 	/* 0.0.0.0 means this host: asked at 127.0.0.1. */
-	snprintf(yaml, sizeof(yaml), "http:\n  listen: 0.0.0.0:%u\n", mgmt_port(m));
-	path = write_config(yaml);
-	run(&r, (const char *[]){ "--config", path, "--json", NULL });
+	cli_config(path, sizeof(path), "http:\n  listen: 0.0.0.0:%u\n", mgmt_port(ep.m));
+	cli_run(&r, &status, (const char *[]){ "--config", path, "--json", NULL });
 	cr_assert_eq(r.status, 0, "%s", r.err);
-	run_free(&r);
+	cli_run_free(&r);
 	unlink(path);
 
-	path = write_config("http:\n  listen: off\n");
-	run(&r, (const char *[]){ "-c", path, NULL });
+	cli_config(path, sizeof(path), "http:\n  listen: off\n");
+	cli_run(&r, &status, (const char *[]){ "-c", path, NULL });
 	cr_assert_eq(r.status, 2);
 	snprintf(want, sizeof(want),
 		 "sipringctl status: %s: http.listen is off: the management endpoint is disabled\n",
 		 path);
 	cr_assert_str_eq(r.err, want);
 	cr_assert_str_empty(r.out);
-	run_free(&r);
+	cli_run_free(&r);
 	unlink(path);
 
-	run(&r, (const char *[]){ "-c", "/nonexistent/sipring.yaml", NULL });
+	cli_run(&r, &status, (const char *[]){ "-c", "/nonexistent/sipring.yaml", NULL });
 	cr_assert_eq(r.status, 2);
 	cr_assert(strncmp(r.err, "sipringctl status: ", 19) == 0, "%s", r.err);
 	cr_assert_not_null(strstr(r.err, "/nonexistent/sipring.yaml"), "%s", r.err);
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 /* The daemon answers 404: exit 1 with its error. */
 Test(status, http_error)
 {
-	struct run r;
+	struct cli_run r;
 	char want[256], opt[96];
 
 	snprintf(opt, sizeof(opt), "%s/prefix", url);
-	run(&r, (const char *[]){ "--url", opt, NULL });
+	cli_run(&r, &status, (const char *[]){ "--url", opt, NULL });
 	cr_assert_eq(r.status, 1);
 	snprintf(want, sizeof(want),
 		 "sipringctl status: %s/api/v1/status: HTTP 404: no such endpoint: "
@@ -286,7 +213,7 @@ Test(status, http_error)
 		 opt);
 	cr_assert_str_eq(r.err, want);
 	cr_assert_str_empty(r.out);
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 static void start6(void)
@@ -294,49 +221,35 @@ static void start6(void)
 	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 
 	start_at((struct sockaddr *)&a, sizeof(a));
-	snprintf(url, sizeof(url), "http://[::1]:%u", mgmt_port(m));
 }
 
 Test(status6, ipv6, .init = start6, .fini = stop)
 {
-	struct run r;
+	struct cli_run r;
 
-	run(&r, (const char *[]){ "--url", url, NULL });
+	cli_run(&r, &status, (const char *[]){ "--url", url, NULL });
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_assert(strncmp(r.out, "node     sip-a\n", 15) == 0, "%s", r.out);
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 /* ---- errors without a daemon ---- */
 
-/* A port nothing listens on: bound once, then closed. */
-static uint16_t dead_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
 Test(errors, unreachable)
 {
 	char opt[64], want[256];
-	uint16_t port = dead_port();
-	struct run r;
+	uint16_t port = cli_dead_port();
+	struct cli_run r;
 
 	snprintf(opt, sizeof(opt), "http://127.0.0.1:%u", port);
-	run(&r, (const char *[]){ "--url", opt, NULL });
+	cli_run(&r, &status, (const char *[]){ "--url", opt, NULL });
 	cr_assert_eq(r.status, 1);
 	snprintf(want, sizeof(want),
 		 "sipringctl status: cannot connect to 127.0.0.1:%u: Connection refused" HINT "\n",
 		 port);
 	cr_assert_str_eq(r.err, want);
 	cr_assert_str_empty(r.out);
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 Test(errors, bad_url)
@@ -347,11 +260,11 @@ Test(errors, bad_url)
 		"http://127.0.0.1:80a",	  "http://127.0.0.1:",	     "http://[::1:8080",
 		"http://[nothex]:8080",	  "http://127.0.0.1:8080?x", "http://a b",
 	};
-	struct run r;
+	struct cli_run r;
 	char want[256];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		run(&r, (const char *[]){ "--url", bad[i], NULL });
+		cli_run(&r, &status, (const char *[]){ "--url", bad[i], NULL });
 		cr_assert_eq(r.status, 2, "%s", bad[i]);
 		snprintf(want, sizeof(want),
 			 "sipringctl status: --url takes http://HOST:PORT, not '%s'\n"
@@ -359,7 +272,7 @@ Test(errors, bad_url)
 			 bad[i]);
 		cr_assert_str_eq(r.err, want);
 		cr_assert_str_empty(r.out);
-		run_free(&r);
+		cli_run_free(&r);
 	}
 }
 
@@ -379,82 +292,39 @@ Test(errors, usage)
 		{ { "--url", "http://a:1", "--url=http://b:2" },
 		  "given twice: '--url=http://b:2'" },
 	};
-	struct run r;
+	struct cli_run r;
 	char want[256];
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		run(&r, t[i].args);
+		cli_run(&r, &status, t[i].args);
 		cr_assert_eq(r.status, 2, "%s", t[i].err);
 		snprintf(want, sizeof(want),
 			 "sipringctl status: %s\nusage: sipringctl status " CMD_STATUS_ARGS "\n",
 			 t[i].err);
 		cr_assert_str_eq(r.err, want);
 		cr_assert_str_empty(r.out);
-		run_free(&r);
+		cli_run_free(&r);
 	}
-	run(&r, (const char *[]){ "--help", NULL });
+	cli_run(&r, &status, (const char *[]){ "--help", NULL });
 	cr_assert_eq(r.status, 0);
 	cr_assert(strncmp(r.out, "usage: sipringctl status " CMD_STATUS_ARGS "\n", 25) == 0);
 	cr_assert_not_null(strstr(r.out, "exit status:"));
 	cr_assert_str_empty(r.err);
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 /* ---- the HTTP client against canned answers ---- */
 
-struct canned {
-	const char *const *parts; /* written one by one, 20 ms apart; NULL-terminated */
-	bool silent;		  /* read the request and never answer */
-	int lfd;
-	char request[1024];
-};
-
-static void *serve(void *arg)
-{
-	struct canned *c = arg;
-	size_t have = 0;
-	int fd = accept(c->lfd, NULL, NULL);
-
-	if (fd < 0)
-		return NULL;
-	while (!strstr(c->request, "\r\n\r\n") && have < sizeof(c->request) - 1) {
-		ssize_t n = recv(fd, c->request + have, sizeof(c->request) - 1 - have, 0);
-
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-		c->request[have] = '\0';
-	}
-	if (c->silent) {
-		usleep(2600 * 1000);
-	} else {
-		for (const char *const *p = c->parts; *p; p++) {
-			send(fd, *p, strlen(*p), MSG_NOSIGNAL);
-			usleep(20 * 1000);
-		}
-	}
-	close(fd);
-	return NULL;
-}
-
 /* GET /api/v1/status from a server that writes c->parts; returns cmd_status_get()'s value. */
-static int fetch(struct canned *c, struct cmd_status_resp *resp, char *err, size_t errlen)
+static int fetch(struct cli_canned *c, struct cmd_status_resp *resp, char *err, size_t errlen)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof(a);
-	pthread_t t;
 	char u[64];
 	int r;
 
-	c->lfd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert_eq(bind(c->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(listen(c->lfd, 1), 0);
-	cr_assert_eq(getsockname(c->lfd, (struct sockaddr *)&a, &al), 0);
-	cr_assert_eq(pthread_create(&t, NULL, serve, c), 0);
-	snprintf(u, sizeof(u), "127.0.0.1:%u", ntohs(a.sin_port));
+	cli_canned_start(c);
+	snprintf(u, sizeof(u), "127.0.0.1:%u", c->port);
 	r = cmd_status_get(u, "/api/v1/status", resp, err, errlen);
-	pthread_join(t, NULL);
-	close(c->lfd);
+	cli_canned_wait(c);
 	return r;
 }
 
@@ -465,7 +335,7 @@ Test(http, chunked)
 					     "Content-Type: application/json\r\n\r\n1",
 					     "3;ext=1\r\n{\"version\":\"0.", "1.0\"}\r",
 					     "\n4\r\n    \r\n0\r\nX-Trailer: 1\r\n\r\n", NULL };
-	struct canned c = { .parts = parts };
+	struct cli_canned c = { .parts = parts };
 	struct cmd_status_resp resp;
 	char err[256] = "";
 
@@ -486,26 +356,18 @@ Test(http, request_with_body)
 	static const char *const parts[] = { "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n"
 					     "{\"removed\":1}",
 					     NULL };
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	static const char body[] = "{\"contact\":\"<sip:a@b>\"}"; /* 23 octets */
 	static const char want_line[] = "DELETE /base/api/v1/registrations/a%40b HTTP/1.1\r\n";
-	socklen_t al = sizeof(a);
-	struct canned c = { .parts = parts };
+	struct cli_canned c = { .parts = parts };
 	struct cmd_status_resp resp;
-	char u[64], err[256] = "";
-	pthread_t t;
+	char u[96], err[256] = "";
 	int r;
 
-	c.lfd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert_eq(bind(c.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(listen(c.lfd, 1), 0);
-	cr_assert_eq(getsockname(c.lfd, (struct sockaddr *)&a, &al), 0);
-	cr_assert_eq(pthread_create(&t, NULL, serve, &c), 0);
-	snprintf(u, sizeof(u), "http://127.0.0.1:%u/base", ntohs(a.sin_port));
+	cli_canned_start(&c);
+	snprintf(u, sizeof(u), "%s/base", c.url);
 	r = cmd_status_request(u, "DELETE", "/api/v1/registrations/a%40b", body, strlen(body),
 			       &resp, err, sizeof(err));
-	pthread_join(t, NULL);
-	close(c.lfd);
+	cli_canned_wait(&c);
 	cr_assert_eq(r, 0, "%s", err);
 	cr_assert(resp.connected);
 	cr_assert_eq(resp.status, 200);
@@ -514,7 +376,7 @@ Test(http, request_with_body)
 	cr_assert(strncmp(c.request, want_line, strlen(want_line)) == 0, "%s", c.request);
 	cr_assert_not_null(strstr(c.request, "\r\nContent-Type: application/json\r\n"));
 	cr_assert_not_null(strstr(c.request, "\r\nContent-Length: 23\r\n"), "%s", c.request);
-	/* serve() stops reading at the end of the head: the body may or may not be there. */
+	/* The server stops reading at the end of the head: the body may or may not be there. */
 }
 
 Test(http, length_and_interim)
@@ -522,7 +384,7 @@ Test(http, length_and_interim)
 	static const char *const parts[] = { "HTTP/1.1 100 Continue\r\n\r\n",
 					     "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nab",
 					     "cde", NULL };
-	struct canned c = { .parts = parts };
+	struct cli_canned c = { .parts = parts };
 	struct cmd_status_resp resp;
 	char err[256] = "";
 
@@ -535,7 +397,7 @@ Test(http, length_and_interim)
 Test(http, close_delimited)
 {
 	static const char *const parts[] = { "HTTP/1.0 200 OK\r\n\r\n{\"a\":", "1}", NULL };
-	struct canned c = { .parts = parts };
+	struct cli_canned c = { .parts = parts };
 	struct cmd_status_resp resp;
 	char err[256] = "";
 
@@ -560,7 +422,7 @@ Test(http, malformed)
 	char err[256], want[128];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct canned c = { .parts = cases[i] };
+		struct cli_canned c = { .parts = cases[i] };
 
 		cr_assert_eq(fetch(&c, &resp, err, sizeof(err)), -EBADMSG, "case %zu", i);
 		cr_assert_null(resp.body);
@@ -568,9 +430,12 @@ Test(http, malformed)
 				   err);
 	}
 	{
-		struct canned c = { .parts = (const char *const[]){
-					    "HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n\r\n",
-					    NULL } };
+		struct cli_canned c = {
+			.parts =
+				(const char *const[]){
+					"HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n\r\n",
+					NULL }
+		};
 
 		cr_assert_eq(fetch(&c, &resp, err, sizeof(err)), -E2BIG);
 		snprintf(want, sizeof(want), "the answer is larger than %u octets",
@@ -581,7 +446,7 @@ Test(http, malformed)
 
 Test(http, silent, .timeout = 20)
 {
-	struct canned c = { .silent = true };
+	struct cli_canned c = { .silent = true };
 	struct cmd_status_resp resp;
 	struct timespec t0, t1;
 	char err[256];
@@ -600,26 +465,15 @@ Test(http, not_status_json)
 {
 	static const char *const parts[] = { "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
 					     NULL };
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof(a);
-	struct canned c = { .parts = parts };
-	char u[64], want[160];
-	struct run r;
-	pthread_t t;
+	struct cli_canned c = { .parts = parts };
+	char want[160];
+	struct cli_run r;
 
-	c.lfd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert_eq(bind(c.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(listen(c.lfd, 1), 0);
-	cr_assert_eq(getsockname(c.lfd, (struct sockaddr *)&a, &al), 0);
-	cr_assert_eq(pthread_create(&t, NULL, serve, &c), 0);
-	snprintf(u, sizeof(u), "http://127.0.0.1:%u", ntohs(a.sin_port));
-	run(&r, (const char *[]){ "--url", u, NULL });
-	pthread_join(t, NULL);
-	close(c.lfd);
+	cli_run_canned(&c, &status, &r, (const char *[]){ NULL });
 	cr_assert_eq(r.status, 1);
 	snprintf(want, sizeof(want),
 		 "sipringctl status: %s/api/v1/status: the answer is not sipring's status JSON\n",
-		 u);
+		 c.url);
 	cr_assert_str_eq(r.err, want);
-	run_free(&r);
+	cli_run_free(&r);
 }

@@ -1,89 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Tests of cli/cmd_uplinks.h: `uplinks` against a management endpoint started
- * in-process (core/mgmt.h driven by a loop thread, as in
- * test_cmd_registrations.c) whose /api/v1/uplinks route serves canned JSON of
- * core/uplink_api.h's shape and logs what it was asked: the table (every state,
- * the count line, a name with control characters), one uplink, --json,
- * register and unregister (POST to the right path, the acknowledgement, 404,
- * 503 while stopping), other HTTP errors, -c, usage errors; and against a tiny
- * server with canned bytes (as in test_cmd_status.c): answers that are not
- * sipring's JSON; and an unreachable endpoint. The test thread changes what the
- * route serves only while no command runs.
+ * in-process (core/mgmt.h driven by a loop thread: cli_fixture.h) whose
+ * /api/v1/uplinks route serves canned JSON of core/uplink_api.h's shape and
+ * logs what it was asked: the table (every state, the count line, a name with
+ * control characters), one uplink, --json, register and unregister (POST to
+ * the right path, the acknowledgement, 404, 503 while stopping), other HTTP
+ * errors, -c, usage errors; and against a tiny server with canned bytes
+ * (cli_fixture.h): answers that are not sipring's JSON; and an unreachable
+ * endpoint. The test thread changes what the route serves only while no
+ * command runs.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "cli/cmd_uplinks.h"
-#include "core/mgmt.h"
+#include "cli_fixture.h"
 
 #define HINT " (is sipring running? http.listen in the config)"
 
-/* ---- running a command ---- */
-
-struct run {
-	int status;
-	char *out, *err;
-	size_t outlen, errlen;
-};
-
-static void run(struct run *r, const char *const *args)
-{
-	char *argv[16];
-	int argc = 0;
-	FILE *out = open_memstream(&r->out, &r->outlen);
-	FILE *err = open_memstream(&r->err, &r->errlen);
-
-	argv[argc++] = "uplinks";
-	while (*args)
-		argv[argc++] = (char *)*args++;
-	argv[argc] = NULL;
-	r->status = cmd_uplinks_run(out, err, argc, argv);
-	fclose(out);
-	fclose(err);
-}
-
-static void run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-}
-
-/* Run and expect exit status 0, nothing on stderr, and out exactly. */
-static void run_ok(const char *const *args, const char *out)
-{
-	struct run r;
-
-	run(&r, args);
-	cr_assert_eq(r.status, 0, "%s", r.err);
-	cr_assert_str_empty(r.err);
-	cr_assert_str_eq(r.out, out);
-	run_free(&r);
-}
-
-/* Run and expect exit status, nothing on stdout, and err exactly. */
-static void run_fail(const char *const *args, int status, const char *err)
-{
-	struct run r;
-
-	run(&r, args);
-	cr_assert_eq(r.status, status, "%d: %s", r.status, r.err);
-	cr_assert_str_eq(r.err, err);
-	cr_assert_str_empty(r.out);
-	run_free(&r);
-}
+static const struct cli_cmd uplinks = { "uplinks", cmd_uplinks_run };
 
 /* ---- the endpoint: core/mgmt.h with a canned /api/v1/uplinks ---- */
 
@@ -126,21 +69,11 @@ static const char uplinks_json[] =
 	"\"failures\":1,\"send_unregister\":true,\"enabled\":true,\"busy\":false}"
 	"]}";
 
-static struct mgmt *m;
-static pthread_t loop_thread;
-static int stop_loop;
-static char url[64];
+static struct cli_endpoint ep;
+static const char *const url = ep.url;
 static const char *serving; /* the list the route serves */
 static bool stopping;	    /* register answers 503 */
 static char asked[256];	    /* "METHOD subpath" of the last request to the route */
-
-static cJSON *error_json(const char *msg)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "error", msg);
-	return o;
-}
 
 /* The uplink called name in the list served, a copy; NULL when none. */
 static cJSON *find(const char *name, size_t len)
@@ -158,54 +91,40 @@ static cJSON *find(const char *name, size_t len)
 	return found;
 }
 
-/* core/uplink_api.c's answers, from the canned list. */
-static int route(void *arg, const char *method, const char *subpath, const char *body,
-		 size_t body_len, cJSON **out)
+/* core/uplink_api.c's answers below /api/v1/uplinks, from the canned list. */
+static int item(const char *method, const char *subpath, cJSON **out)
 {
-	const char *name, *slash;
+	const char *name = subpath + 1, *slash;
 	cJSON *u;
 
-	(void)arg;
-	(void)body;
-	snprintf(asked, sizeof(asked), "%s %s%s", method, subpath,
-		 body_len ? " (with a body)" : "");
-	if (subpath[0] == '\0') {
-		if (strcmp(method, "GET") != 0) {
-			*out = error_json("use GET");
-			return 405;
-		}
-		*out = cJSON_Parse(serving);
-		return *out ? 200 : 500;
-	}
-	name = subpath + 1;
 	slash = strchr(name, '/');
 	u = find(name, slash ? (size_t)(slash - name) : strlen(name));
 	if (!slash) {
 		if (strcmp(method, "GET") != 0) {
 			cJSON_Delete(u);
-			*out = error_json("use GET, or POST to .../register or .../unregister");
+			*out = cli_error_json("use GET, or POST to .../register or .../unregister");
 			return 405;
 		}
-		*out = u ? u : error_json("no such uplink");
+		*out = u ? u : cli_error_json("no such uplink");
 		return u ? 200 : 404;
 	}
 	if (strcmp(slash, "/register") != 0 && strcmp(slash, "/unregister") != 0) {
 		cJSON_Delete(u);
-		*out = error_json("unknown action (register, unregister)");
+		*out = cli_error_json("unknown action (register, unregister)");
 		return 404;
 	}
 	if (strcmp(method, "POST") != 0) {
 		cJSON_Delete(u);
-		*out = error_json("use POST");
+		*out = cli_error_json("use POST");
 		return 405;
 	}
 	if (!u) {
-		*out = error_json("no such uplink");
+		*out = cli_error_json("no such uplink");
 		return 404;
 	}
 	if (stopping && strcmp(slash, "/register") == 0) {
 		cJSON_Delete(u);
-		*out = error_json("stopping");
+		*out = cli_error_json("stopping");
 		return 503;
 	}
 	*out = cJSON_CreateObject();
@@ -215,42 +134,24 @@ static int route(void *arg, const char *method, const char *subpath, const char 
 	return 202;
 }
 
-static void *loop(void *arg)
-{
-	(void)arg;
-	while (!__atomic_load_n(&stop_loop, __ATOMIC_ACQUIRE)) {
-		struct pollfd p = { .fd = mgmt_poll_fd(m), .events = POLLIN };
-		int t = mgmt_poll_timeout_ms(m);
-
-		poll(&p, 1, t < 0 || t > 20 ? 20 : t);
-		mgmt_process(m);
-	}
-	return NULL;
-}
+/* GET /api/v1/uplinks (405 "use GET" for another method); the rest: item(). */
+static struct cli_route route = { .path = "/api/v1/uplinks",
+				  .not_get = "use GET",
+				  .item = item,
+				  .serving = &serving,
+				  .asked = asked,
+				  .asked_size = sizeof(asked) };
 
 static void start(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct mgmt_source ms = { .version = "0.1.0" };
-	char err[256];
-
 	serving = uplinks_json;
 	stopping = false;
-	asked[0] = '\0';
-	stop_loop = 0;
-	cr_assert_eq(mgmt_start(&m, (struct sockaddr *)&a, sizeof(a), &ms, err, sizeof(err)), 0,
-		     "%s", err);
-	cr_assert_eq(mgmt_route(m, "/api/v1/uplinks", route, NULL), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u", mgmt_port(m));
-	cr_assert_eq(pthread_create(&loop_thread, NULL, loop, NULL), 0);
+	cli_endpoint_serve(&ep, &route);
 }
 
 static void stop(void)
 {
-	__atomic_store_n(&stop_loop, 1, __ATOMIC_RELEASE);
-	pthread_join(loop_thread, NULL);
-	mgmt_stop(m);
-	m = NULL;
+	cli_endpoint_stop(&ep);
 }
 
 TestSuite(uplinks, .init = start, .fini = stop);
@@ -260,22 +161,24 @@ TestSuite(uplinks, .init = start, .fini = stop);
 Test(uplinks, table)
 {
 	/* Widths count characters: the name of 15 (an 'é' of two octets) pads with 2 spaces. */
-	run_ok((const char *[]){ "--url", url, NULL },
-	       "name             state         registrar          tp           expires    next  "
-	       "last                 fails\n"
-	       "carrier-a        registered    203.0.113.5:5060   udp  55m00s/1h00m00s  25m00s  "
-	       "200 OK               0\n"
-	       "carrier-b        failed        198.51.100.7:5061  tcp                -     27s  "
-	       "403 Forbidden        3\n"
-	       "bad?na?[31mme?\xc3\xa9  registering   -                  udp                -      "
-	       " -  "
-	       "-                    0\n"
-	       "carrier-d        disabled      -                  udp                -       -  "
-	       "-                    0\n"
-	       "carrier-e        unregistered  192.0.2.99:5060    udp         0s/2m00s       -  "
-	       "408 Request Timeout  1\n"
-	       "\n"
-	       "5 uplinks: 1 registered, 1 registering, 1 unregistered, 1 failed, 1 disabled\n");
+	cli_run_ok(
+		&uplinks, (const char *[]){ "--url", url, NULL },
+		"name             state         registrar          tp           expires    next  "
+		"last                 fails\n"
+		"carrier-a        registered    203.0.113.5:5060   udp  55m00s/1h00m00s  25m00s  "
+		"200 OK               0\n"
+		"carrier-b        failed        198.51.100.7:5061  tcp                -     27s  "
+		"403 Forbidden        3\n"
+		"bad?na?[31mme?\xc3\xa9  registering   -                  udp                -     "
+		" "
+		" -  "
+		"-                    0\n"
+		"carrier-d        disabled      -                  udp                -       -  "
+		"-                    0\n"
+		"carrier-e        unregistered  192.0.2.99:5060    udp         0s/2m00s       -  "
+		"408 Request Timeout  1\n"
+		"\n"
+		"5 uplinks: 1 registered, 1 registering, 1 unregistered, 1 failed, 1 disabled\n");
 	cr_assert_str_eq(asked, "GET ");
 }
 
@@ -285,35 +188,36 @@ Test(uplinks, table_one_and_other_states)
 		  "\"[2001:db8::5]:5060\",\"transport\":\"tcp\",\"expires_granted\":90000,"
 		  "\"expires_in\":86461,\"next_action_in\":86161,\"last_status\":200,"
 		  "\"last_reason\":\"OK\",\"failures\":0}]}";
-	run_ok((const char *[]){ "--url", url, NULL },
-	       "name  state       registrar           tp             expires       next  last    "
-	       "fails\n"
-	       "x     registered  [2001:db8::5]:5060  tcp  1d00h01m/1d01h00m  23h56m01s  200 OK  "
-	       "0\n"
-	       "\n"
-	       "1 uplink: 1 registered\n");
+	cli_run_ok(
+		&uplinks, (const char *[]){ "--url", url, NULL },
+		"name  state       registrar           tp             expires       next  last    "
+		"fails\n"
+		"x     registered  [2001:db8::5]:5060  tcp  1d00h01m/1d01h00m  23h56m01s  200 OK  "
+		"0\n"
+		"\n"
+		"1 uplink: 1 registered\n");
 	/* A state this version does not know, a missing one, and an element that is not an object. */
 	serving = "{\"uplinks\":[{\"name\":\"y\",\"state\":\"paused\"},{\"name\":\"z\"},7]}";
-	run_ok((const char *[]){ "--url", url, NULL },
-	       "name  state   registrar  tp  expires  next  last  fails\n"
-	       "y     paused  -          -         -     -  -     -\n"
-	       "z     -       -          -         -     -  -     -\n"
-	       "\n"
-	       "2 uplinks: 2 other\n");
+	cli_run_ok(&uplinks, (const char *[]){ "--url", url, NULL },
+		   "name  state   registrar  tp  expires  next  last  fails\n"
+		   "y     paused  -          -         -     -  -     -\n"
+		   "z     -       -          -         -     -  -     -\n"
+		   "\n"
+		   "2 uplinks: 2 other\n");
 }
 
 Test(uplinks, empty)
 {
 	serving = "{\"uplinks\":[]}";
-	run_ok((const char *[]){ "--url", url, NULL }, "no uplinks\n");
+	cli_run_ok(&uplinks, (const char *[]){ "--url", url, NULL }, "no uplinks\n");
 }
 
 Test(uplinks, json)
 {
-	struct run r;
+	struct cli_run r;
 	cJSON *j, *list;
 
-	run(&r, (const char *[]){ "--json", "--url", url, NULL });
+	cli_run(&r, &uplinks, (const char *[]){ "--json", "--url", url, NULL });
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_assert_str_empty(r.err);
 	cr_assert(strncmp(r.out, "{\n\t\"uplinks\":\t[{\n", 17) == 0, "%s", r.out);
@@ -326,61 +230,62 @@ Test(uplinks, json)
 			 "bad\x01na\x1b[31mme\xc2\x9b\xc3\xa9");
 	cr_assert_not_null(strstr(r.out, "\"bad\\u0001na\\u001b[31mme"));
 	cJSON_Delete(j);
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 /* ---- one uplink ---- */
 
 Test(uplinks, one)
 {
-	run_ok((const char *[]){ "--url", url, "carrier-b", NULL },
-	       "name:            carrier-b\n"
-	       "state:           failed\n"
-	       "enabled:         yes\n"
-	       "busy:            no\n"
-	       "registrar:       198.51.100.7:5061\n"
-	       "transport:       tcp\n"
-	       "aor:             sip:trunk@carrier-b.example\n"
-	       "contact:         sip:trunk@192.0.2.10:5060;transport=tcp\n"
-	       "call_id:         77b0@sipring\n"
-	       "cseq:            12\n"
-	       "expires_asked:   10m00s\n"
-	       "expires_granted: -\n"
-	       "expires_in:      0s\n"
-	       "next_action_in:  27s\n"
-	       "last_status:     403\n"
-	       "last_reason:     Forbidden\n"
-	       "failures:        3\n"
-	       "send_unregister: no\n");
+	cli_run_ok(&uplinks, (const char *[]){ "--url", url, "carrier-b", NULL },
+		   "name:            carrier-b\n"
+		   "state:           failed\n"
+		   "enabled:         yes\n"
+		   "busy:            no\n"
+		   "registrar:       198.51.100.7:5061\n"
+		   "transport:       tcp\n"
+		   "aor:             sip:trunk@carrier-b.example\n"
+		   "contact:         sip:trunk@192.0.2.10:5060;transport=tcp\n"
+		   "call_id:         77b0@sipring\n"
+		   "cseq:            12\n"
+		   "expires_asked:   10m00s\n"
+		   "expires_granted: -\n"
+		   "expires_in:      0s\n"
+		   "next_action_in:  27s\n"
+		   "last_status:     403\n"
+		   "last_reason:     Forbidden\n"
+		   "failures:        3\n"
+		   "send_unregister: no\n");
 	cr_assert_str_eq(asked, "GET /carrier-b");
-	run_ok((const char *[]){ "carrier-a", "--url", url, NULL },
-	       "name:            carrier-a\n"
-	       "state:           registered\n"
-	       "enabled:         yes\n"
-	       "busy:            no\n"
-	       "registrar:       203.0.113.5:5060\n"
-	       "transport:       udp\n"
-	       "aor:             sip:1000@carrier-a.example\n"
-	       "contact:         sip:1000@192.0.2.10:5060\n"
-	       "call_id:         3f2a9c1e@sipring\n"
-	       "cseq:            7\n"
-	       "expires_asked:   1h00m00s\n"
-	       "expires_granted: 1h00m00s\n"
-	       "expires_in:      55m00s\n"
-	       "next_action_in:  25m00s\n"
-	       "last_status:     200\n"
-	       "last_reason:     OK\n"
-	       "failures:        0\n"
-	       "send_unregister: yes\n");
+	cli_run_ok(&uplinks, (const char *[]){ "carrier-a", "--url", url, NULL },
+		   "name:            carrier-a\n"
+		   "state:           registered\n"
+		   "enabled:         yes\n"
+		   "busy:            no\n"
+		   "registrar:       203.0.113.5:5060\n"
+		   "transport:       udp\n"
+		   "aor:             sip:1000@carrier-a.example\n"
+		   "contact:         sip:1000@192.0.2.10:5060\n"
+		   "call_id:         3f2a9c1e@sipring\n"
+		   "cseq:            7\n"
+		   "expires_asked:   1h00m00s\n"
+		   "expires_granted: 1h00m00s\n"
+		   "expires_in:      55m00s\n"
+		   "next_action_in:  25m00s\n"
+		   "last_status:     200\n"
+		   "last_reason:     OK\n"
+		   "failures:        0\n"
+		   "send_unregister: yes\n");
 }
 
 /* What the daemon says with no request yet, and a name that is not printable. */
 Test(uplinks, one_unprintable)
 {
-	struct run r;
+	struct cli_run r;
 
 	/* The name is sent percent-encoded and arrives as it is. */
-	run(&r, (const char *[]){ "--url", url, "bad\x01na\x1b[31mme\xc2\x9b\xc3\xa9", NULL });
+	cli_run(&r, &uplinks,
+		(const char *[]){ "--url", url, "bad\x01na\x1b[31mme\xc2\x9b\xc3\xa9", NULL });
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_assert_str_empty(r.err);
 	cr_assert(strncmp(r.out,
@@ -400,48 +305,49 @@ Test(uplinks, one_unprintable)
 					 "next_action_in:  -\n"
 					 "last_status:     -\n"
 					 "last_reason:     -\n"));
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 Test(uplinks, one_json)
 {
-	struct run r;
+	struct cli_run r;
 	cJSON *j;
 
-	run(&r, (const char *[]){ "--url", url, "--json", "carrier-e", NULL });
+	cli_run(&r, &uplinks, (const char *[]){ "--url", url, "--json", "carrier-e", NULL });
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	j = cJSON_Parse(r.out);
 	cr_assert_not_null(j);
 	cr_assert_str_eq(cJSON_GetObjectItem(j, "state")->valuestring, "unregistered");
 	cr_assert_eq(cJSON_GetObjectItem(j, "last_status")->valueint, 408);
 	cJSON_Delete(j);
-	run_free(&r);
+	cli_run_free(&r);
 }
 
 Test(uplinks, one_unknown)
 {
-	run_fail((const char *[]){ "--url", url, "carrier-z", NULL }, 1,
-		 "sipringctl uplinks: no uplink named carrier-z\n");
-	run_fail((const char *[]){ "--url", url, "evil\x1b]0;x\x07", NULL }, 1,
-		 "sipringctl uplinks: no uplink named evil?]0;x?\n");
+	cli_run_fail(&uplinks, (const char *[]){ "--url", url, "carrier-z", NULL }, 1,
+		     "sipringctl uplinks: no uplink named carrier-z\n");
+	cli_run_fail(&uplinks, (const char *[]){ "--url", url, "evil\x1b]0;x\x07", NULL }, 1,
+		     "sipringctl uplinks: no uplink named evil?]0;x?\n");
 }
 
 /* ---- register, unregister ---- */
 
 Test(uplinks, register_unregister)
 {
-	run_ok((const char *[]){ "register", "carrier-b", "--url", url, NULL },
-	       "carrier-b: register requested\n");
+	cli_run_ok(&uplinks, (const char *[]){ "register", "carrier-b", "--url", url, NULL },
+		   "carrier-b: register requested\n");
 	cr_assert_str_eq(asked, "POST /carrier-b/register");
-	run_ok((const char *[]){ "--url", url, "unregister", "carrier-a", NULL },
-	       "carrier-a: unregister requested\n");
+	cli_run_ok(&uplinks, (const char *[]){ "--url", url, "unregister", "carrier-a", NULL },
+		   "carrier-a: unregister requested\n");
 	cr_assert_str_eq(asked, "POST /carrier-a/unregister");
-	run_ok((const char *[]){ "--url", url, "unregister", "carrier-a", "--json", NULL },
-	       "{\n\t\"name\":\t\"carrier-a\",\n\t\"action\":\t\"unregister\"\n}\n");
+	cli_run_ok(&uplinks,
+		   (const char *[]){ "--url", url, "unregister", "carrier-a", "--json", NULL },
+		   "{\n\t\"name\":\t\"carrier-a\",\n\t\"action\":\t\"unregister\"\n}\n");
 	/* After "--", a NAME that looks like an option. */
 	serving = "{\"uplinks\":[{\"name\":\"-x\",\"state\":\"failed\"}]}";
-	run_ok((const char *[]){ "--url", url, "register", "--", "-x", NULL },
-	       "-x: register requested\n");
+	cli_run_ok(&uplinks, (const char *[]){ "--url", url, "register", "--", "-x", NULL },
+		   "-x: register requested\n");
 	cr_assert_str_eq(asked, "POST /-x/register");
 }
 
@@ -449,19 +355,20 @@ Test(uplinks, register_errors)
 {
 	char want[256];
 
-	run_fail((const char *[]){ "--url", url, "register", "carrier-z", NULL }, 1,
-		 "sipringctl uplinks: no uplink named carrier-z\n");
+	cli_run_fail(&uplinks, (const char *[]){ "--url", url, "register", "carrier-z", NULL }, 1,
+		     "sipringctl uplinks: no uplink named carrier-z\n");
 	cr_assert_str_eq(asked, "POST /carrier-z/register");
-	run_fail((const char *[]){ "--url", url, "unregister", "carrier-z", NULL }, 1,
-		 "sipringctl uplinks: no uplink named carrier-z\n");
+	cli_run_fail(&uplinks, (const char *[]){ "--url", url, "unregister", "carrier-z", NULL }, 1,
+		     "sipringctl uplinks: no uplink named carrier-z\n");
 	stopping = true;
 	snprintf(want, sizeof(want),
 		 "sipringctl uplinks: %s/api/v1/uplinks/carrier-a/register: HTTP 503: stopping\n",
 		 url);
-	run_fail((const char *[]){ "--url", url, "register", "carrier-a", NULL }, 1, want);
+	cli_run_fail(&uplinks, (const char *[]){ "--url", url, "register", "carrier-a", NULL }, 1,
+		     want);
 	/* Unregistering while the node stops is allowed. */
-	run_ok((const char *[]){ "--url", url, "unregister", "carrier-a", NULL },
-	       "carrier-a: unregister requested\n");
+	cli_run_ok(&uplinks, (const char *[]){ "--url", url, "unregister", "carrier-a", NULL },
+		   "carrier-a: unregister requested\n");
 }
 
 /* ---- HTTP errors ---- */
@@ -476,12 +383,12 @@ Test(uplinks, http_error)
 		 "sipringctl uplinks: %s/prefix/api/v1/uplinks: HTTP 404: "
 		 "no such endpoint: /prefix/api/v1/uplinks\n",
 		 url);
-	run_fail((const char *[]){ "--url", base, NULL }, 1, want);
+	cli_run_fail(&uplinks, (const char *[]){ "--url", base, NULL }, 1, want);
 	snprintf(want, sizeof(want),
 		 "sipringctl uplinks: %s/prefix/api/v1/uplinks/carrier-a: HTTP 404: "
 		 "no such endpoint: /prefix/api/v1/uplinks/carrier-a\n",
 		 url);
-	run_fail((const char *[]){ "--url", base, "carrier-a", NULL }, 1, want);
+	cli_run_fail(&uplinks, (const char *[]){ "--url", base, "carrier-a", NULL }, 1, want);
 }
 
 /* The daemon's list that is not what the command knows: not sipring's JSON. */
@@ -492,34 +399,28 @@ Test(uplinks, not_our_json)
 	snprintf(want, sizeof(want),
 		 "sipringctl uplinks: %s/api/v1/uplinks: the answer is not sipring's JSON\n", url);
 	serving = "{\"registrations\":[]}";
-	run_fail((const char *[]){ "--url", url, NULL }, 1, want);
+	cli_run_fail(&uplinks, (const char *[]){ "--url", url, NULL }, 1, want);
 	serving = "[1,2]";
-	run_fail((const char *[]){ "--url", url, NULL }, 1, want);
+	cli_run_fail(&uplinks, (const char *[]){ "--url", url, NULL }, 1, want);
 	serving = "{\"uplinks\":{\"name\":\"a\"}}";
-	run_fail((const char *[]){ "--url", url, NULL }, 1, want);
+	cli_run_fail(&uplinks, (const char *[]){ "--url", url, NULL }, 1, want);
 }
 
 /* -c: the endpoint of the configuration's http.listen. */
 Test(uplinks, config)
 {
-	char path[] = "/tmp/sipring-cmdupl-XXXXXX", want[256];
-	int fd = mkstemp(path);
-	FILE *f;
+	char path[64], want[256];
 
-	cr_assert_geq(fd, 0);
-	f = fdopen(fd, "w");
-	fprintf(f, "http:\n  listen: 0.0.0.0:%u\n", mgmt_port(m));
-	fclose(f);
-	run_ok((const char *[]){ "-c", path, "register", "carrier-d", NULL },
-	       "carrier-d: register requested\n");
-	f = fopen(path, "w");
-	fputs("http:\n  listen: off\n", f);
-	fclose(f);
+	cli_config(path, sizeof(path), "http:\n  listen: 0.0.0.0:%u\n", mgmt_port(ep.m));
+	cli_run_ok(&uplinks, (const char *[]){ "-c", path, "register", "carrier-d", NULL },
+		   "carrier-d: register requested\n");
+	unlink(path);
+	cli_config(path, sizeof(path), "http:\n  listen: off\n");
 	snprintf(want, sizeof(want),
 		 "sipringctl uplinks: %s: http.listen is off: the management endpoint is "
 		 "disabled\n",
 		 path);
-	run_fail((const char *[]){ "--config", path, NULL }, 2, want);
+	cli_run_fail(&uplinks, (const char *[]){ "--config", path, NULL }, 2, want);
 	unlink(path);
 }
 
@@ -550,73 +451,23 @@ Test(uplinks, usage)
 		snprintf(want, sizeof(want),
 			 "sipringctl uplinks: %s\nusage: sipringctl uplinks " CMD_UPLINKS_ARGS "\n",
 			 t[i].err);
-		run_fail(t[i].args, 2, want);
+		cli_run_fail(&uplinks, t[i].args, 2, want);
 	}
 	cr_assert_str_empty(asked, "a usage error asked the daemon: %s", asked);
 	{
-		struct run r;
+		struct cli_run r;
 
-		run(&r, (const char *[]){ "--help", NULL });
+		cli_run(&r, &uplinks, (const char *[]){ "--help", NULL });
 		cr_assert_eq(r.status, 0);
 		cr_assert(strncmp(r.out, "usage: sipringctl uplinks " CMD_UPLINKS_ARGS "\n",
 				  strlen("usage: sipringctl uplinks " CMD_UPLINKS_ARGS "\n")) == 0);
 		cr_assert_not_null(strstr(r.out, "exit status:"));
 		cr_assert_str_empty(r.err);
-		run_free(&r);
+		cli_run_free(&r);
 	}
 }
 
 /* ---- canned bytes: answers that are not sipring's JSON ---- */
-
-struct canned {
-	const char *answer;
-	int lfd;
-	char request[1024];
-};
-
-static void *serve(void *arg)
-{
-	struct canned *c = arg;
-	size_t have = 0;
-	int fd = accept(c->lfd, NULL, NULL);
-
-	if (fd < 0)
-		return NULL;
-	while (!strstr(c->request, "\r\n\r\n") && have < sizeof(c->request) - 1) {
-		ssize_t n = recv(fd, c->request + have, sizeof(c->request) - 1 - have, 0);
-
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-		c->request[have] = '\0';
-	}
-	send(fd, c->answer, strlen(c->answer), MSG_NOSIGNAL);
-	close(fd);
-	return NULL;
-}
-
-/* Run the command against a server that answers c->answer once. */
-static void run_canned(struct canned *c, struct run *r, const char *const *args)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof(a);
-	const char *argv[8] = { "--url", url };
-	pthread_t t;
-	int n = 2;
-
-	c->lfd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert_eq(bind(c->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(listen(c->lfd, 1), 0);
-	cr_assert_eq(getsockname(c->lfd, (struct sockaddr *)&a, &al), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u", ntohs(a.sin_port));
-	while (*args && n < 7)
-		argv[n++] = *args++;
-	argv[n] = NULL;
-	cr_assert_eq(pthread_create(&t, NULL, serve, c), 0);
-	run(r, argv);
-	pthread_join(t, NULL);
-	close(c->lfd);
-}
 
 Test(canned, not_json)
 {
@@ -664,12 +515,12 @@ Test(canned, not_json)
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		struct canned c = { .answer = t[i].answer };
+		struct cli_canned c = { .answer = t[i].answer };
 		char want[512], method[8];
-		struct run r;
+		struct cli_run r;
 
-		run_canned(&c, &r, t[i].args);
-		snprintf(want, sizeof(want), "sipringctl uplinks: %s%s: %s\n", url, t[i].path,
+		cli_run_canned(&c, &uplinks, &r, t[i].args);
+		snprintf(want, sizeof(want), "sipringctl uplinks: %s%s: %s\n", c.url, t[i].path,
 			 t[i].err);
 		cr_assert_eq(r.status, 1, "%zu: %d %s", i, r.status, r.err);
 		cr_assert_str_eq(r.err, want, "%zu", i);
@@ -681,7 +532,7 @@ Test(canned, not_json)
 		cr_assert(strncmp(c.request, want, strlen(want)) == 0, "%zu: %s", i, c.request);
 		if (strcmp(method, "POST") == 0)
 			cr_assert_not_null(strstr(c.request, "\r\nContent-Length: 0\r\n"));
-		run_free(&r);
+		cli_run_free(&r);
 	}
 }
 
@@ -689,19 +540,14 @@ Test(canned, not_json)
 
 Test(errors, unreachable)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	uint16_t port = cli_dead_port();
 	char opt[64], want[256];
 
-	/* A port nothing listens on: bound once, then closed. */
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
-	close(fd);
-	snprintf(opt, sizeof(opt), "http://127.0.0.1:%u", ntohs(a.sin_port));
+	snprintf(opt, sizeof(opt), "http://127.0.0.1:%u", port);
 	snprintf(want, sizeof(want),
 		 "sipringctl uplinks: cannot connect to 127.0.0.1:%u: Connection refused" HINT "\n",
-		 ntohs(a.sin_port));
-	run_fail((const char *[]){ "--url", opt, NULL }, 1, want);
-	run_fail((const char *[]){ "--url", opt, "register", "carrier-a", NULL }, 1, want);
+		 port);
+	cli_run_fail(&uplinks, (const char *[]){ "--url", opt, NULL }, 1, want);
+	cli_run_fail(&uplinks, (const char *[]){ "--url", opt, "register", "carrier-a", NULL }, 1,
+		     want);
 }
