@@ -363,6 +363,21 @@ Test(conf, full_file)
 	cr_assert_not(c.http_enabled);
 	cr_assert_str_eq(c.http_listen_text, "off");
 	cr_assert_str_eq(c.spool_dir, "/var/spool/sipring");
+	cr_assert_str_eq(c.uplinks_file, "/etc/sipring/uplinks.yaml");
+	cr_assert_eq(c.uplink_expire_s, 600);
+	cr_assert_eq(c.uplink_retry_s, 120);
+	cr_assert_eq(c.uplink_privacy, 2);
+	cr_assert_not(c.uplink_send_unregister);
+	cr_assert_eq(c.uplink_auth_retry, 4);
+	cr_assert_eq(c.ndns_servers, 2);
+	cr_assert_str_eq(c.dns_servers[1], "[2001:db8::53]:5353");
+	cr_assert_eq(c.dns_timeout_ms, 500);
+	cr_assert_eq(c.dns_tries, 3);
+	cr_assert_eq(c.dns_ttl_floor_s, 5);
+	cr_assert_eq(c.dns_ttl_ceiling_s, 86400);
+	cr_assert_eq(c.dns_negative_ttl_s, 60);
+	cr_assert_eq(c.dns_stale_grace_s, 0);
+	cr_assert_eq(c.dns_prefetch, 75);
 	conf_free(&c);
 }
 
