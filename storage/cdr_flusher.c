@@ -18,6 +18,7 @@
 #include <hiredis/hiredis.h>
 
 #include "cdr_redis.h"
+#include "resp.h"
 #include "ring.h"
 
 /* A ring slot: the encoded length (host order) then the encoded record. */
@@ -109,13 +110,7 @@ struct cdr_flusher {
 	struct cdr_redis_cfg rcfg;
 	struct lane lanes[2]; /* indexed by enum cdr_redis_kind */
 	struct inflight *q;   /* ring of cfg.inflight entries */
-	/*
-	 * Commands not yet written to the socket: out[out_head..out_len). Ours,
-	 * not hiredis' obuf, which moves its whole remainder after every partial
-	 * write (quadratic with a deep pipeline); hiredis reads the replies.
-	 */
-	char *out;
-	size_t out_head, out_len, out_cap;
+	struct resp_out out;  /* commands not yet written to the socket (resp.h) */
 	uint32_t q_head, q_n;
 	int64_t ack_sync_ms;
 
@@ -230,6 +225,7 @@ int cdr_flusher_create(struct cdr_flusher **out, const struct cdr_flusher_config
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
+	f->out.first_cap = 256 * 1024;
 	f->cfg = *cfg;
 	struct cdr_flusher_config *c = &f->cfg;
 	/* Owned copies; all NULL first, so that a failure frees only what was copied. */
@@ -416,31 +412,6 @@ flush:
 
 /* ---- the Redis side ---- */
 
-/* Queue n octets for the socket; -ENOMEM leaves the queue as it was. */
-static int out_append(struct cdr_flusher *f, const char *p, size_t n)
-{
-	if (f->out_len + n > f->out_cap && f->out_head) {
-		memmove(f->out, f->out + f->out_head, f->out_len - f->out_head);
-		f->out_len -= f->out_head;
-		f->out_head = 0;
-	}
-	if (f->out_len + n > f->out_cap) {
-		size_t nc = f->out_cap ? f->out_cap : 256 * 1024;
-		char *np;
-
-		while (nc < f->out_len + n)
-			nc *= 2;
-		np = realloc(f->out, nc);
-		if (!np)
-			return -ENOMEM;
-		f->out = np;
-		f->out_cap = nc;
-	}
-	memcpy(f->out + f->out_len, p, n);
-	f->out_len += n;
-	return 0;
-}
-
 /*
  * Forget the connection and what was in flight, and read the spool again from
  * the acknowledged position: what was in flight may or may not have been
@@ -454,7 +425,7 @@ static void redis_drop(struct cdr_flusher *f)
 	f->q_n = 0;
 	f->q_head = 0;
 	f->hs_n = 0;
-	f->out_head = f->out_len = 0;
+	resp_out_reset(&f->out);
 	f->rs = RS_DOWN;
 	atomic_store_explicit(&f->st.connected, false, memory_order_relaxed);
 	f->rd_pos = spool_acked(f->sp);
@@ -533,7 +504,7 @@ static void redis_handshake(struct cdr_flusher *f, int64_t now)
 			n = redisFormatCommand(&cmd, "SELECT %u", f->cfg.redis_db);
 		else
 			n = redisFormatCommand(&cmd, "SCRIPT LOAD %b", f->script, f->script_len);
-		if (n < 0 || out_append(f, cmd, (size_t)n) != 0) {
+		if (n < 0 || resp_out_append(&f->out, cmd, (size_t)n) != 0) {
 			redisFreeCommand(cmd);
 			redis_fail(f, now, "out of memory");
 			return;
@@ -674,7 +645,8 @@ static bool lane_send(struct cdr_flusher *f, int64_t now, enum cdr_redis_kind k)
 {
 	struct lane *l = &f->lanes[k];
 
-	if (cdr_redis_batch_finish(&l->b) != 0 || out_append(f, l->b.cmd, l->b.cmd_len) != 0) {
+	if (cdr_redis_batch_finish(&l->b) != 0 ||
+	    resp_out_append(&f->out, l->b.cmd, l->b.cmd_len) != 0) {
 		redis_fail(f, now, "out of memory");
 		return false;
 	}
@@ -804,21 +776,15 @@ idle_sends:
 
 static void redis_write(struct cdr_flusher *f, int64_t now)
 {
-	while (f->rc && f->out_head < f->out_len) {
-		/* send(MSG_NOSIGNAL), not write(): a Redis that went away must not SIGPIPE us. */
-		ssize_t w = send(f->rc->fd, f->out + f->out_head, f->out_len - f->out_head,
-				 MSG_NOSIGNAL);
+	int r;
 
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				redis_fail(f, now, "write: %s", strerror(errno));
-			return;
-		}
-		f->out_head += (size_t)w;
+	if (!f->rc) {
+		resp_out_reset(&f->out);
+		return;
 	}
-	f->out_head = f->out_len = 0;
+	r = resp_out_send(&f->out, f->rc->fd);
+	if (r < 0 && r != -EAGAIN)
+		redis_fail(f, now, "write: %s", strerror(-r));
 }
 
 static void redis_step(struct cdr_flusher *f, int64_t now, short revents)
@@ -899,7 +865,7 @@ int cdr_flusher_poll_fd(struct cdr_flusher *f, short *events)
 	if (f->rs == RS_CONNECTING)
 		*events = POLLOUT;
 	else
-		*events = (short)(POLLIN | (f->out_head < f->out_len ? POLLOUT : 0));
+		*events = (short)(POLLIN | (resp_out_pending(&f->out) ? POLLOUT : 0));
 	return f->rc->fd;
 }
 
@@ -1057,7 +1023,7 @@ void cdr_flusher_destroy(struct cdr_flusher *f)
 	cdr_redis_batch_fini(&f->lanes[0].b);
 	cdr_redis_batch_fini(&f->lanes[1].b);
 	free(f->q);
-	free(f->out);
+	resp_out_free(&f->out);
 	free(f->script);
 	free_strs(&f->cfg);
 	free(f);

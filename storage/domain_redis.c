@@ -16,6 +16,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "resp.h"
+
 #define PREFIX_MAX 64
 
 /*
@@ -90,8 +92,7 @@ struct domain_redis {
 	bool broken; /* a command could not be appended whole: drop the connection */
 	uint64_t resync_cur;
 
-	char *out;
-	size_t out_head, out_len, out_cap;
+	struct resp_out out;
 
 	struct {
 		_Atomic uint64_t gates, locked, imported, busy, alone, writes, stale_writes,
@@ -363,58 +364,6 @@ int domain_redis_decode(const struct sv *kv, unsigned n, struct domain_redis_ent
 
 /* ---- the connection ---- */
 
-static int out_append(struct domain_redis *dr, const char *p, size_t n)
-{
-	if (dr->out_len + n > dr->out_cap && dr->out_head) {
-		memmove(dr->out, dr->out + dr->out_head, dr->out_len - dr->out_head);
-		dr->out_len -= dr->out_head;
-		dr->out_head = 0;
-	}
-	if (dr->out_len + n > dr->out_cap) {
-		size_t nc = dr->out_cap ? dr->out_cap : 16 * 1024;
-		char *np;
-
-		while (nc < dr->out_len + n)
-			nc *= 2;
-		np = realloc(dr->out, nc);
-		if (!np)
-			return -ENOMEM;
-		dr->out = np;
-		dr->out_cap = nc;
-	}
-	memcpy(dr->out + dr->out_len, p, n);
-	dr->out_len += n;
-	return 0;
-}
-
-static int resp_hdr(struct domain_redis *dr, char kind, size_t n)
-{
-	char h[32];
-	int k = snprintf(h, sizeof(h), "%c%zu\r\n", kind, n);
-
-	return out_append(dr, h, (size_t)k);
-}
-
-static int resp_bulk(struct domain_redis *dr, const char *p, size_t n)
-{
-	if (resp_hdr(dr, '$', n) || out_append(dr, p, n) || out_append(dr, "\r\n", 2))
-		return -ENOMEM;
-	return 0;
-}
-
-static int resp_str(struct domain_redis *dr, const char *s)
-{
-	return resp_bulk(dr, s, strlen(s));
-}
-
-static int resp_num(struct domain_redis *dr, int64_t v)
-{
-	char n[24];
-	int k = snprintf(n, sizeof(n), "%" PRId64, v);
-
-	return resp_bulk(dr, n, (size_t)k);
-}
-
 /* "<prefix>domain:[lock:]<kind>:<name>" */
 static int resp_key(struct domain_redis *dr, bool lock, enum domains_kind kind, const char *name)
 {
@@ -422,7 +371,7 @@ static int resp_key(struct domain_redis *dr, bool lock, enum domains_kind kind, 
 	int n = snprintf(k, sizeof(k), "%sdomain:%s%s:%s", dr->prefix, lock ? "lock:" : "",
 			 domains_kind_name(kind), name);
 
-	return resp_bulk(dr, k, (size_t)n);
+	return resp_bulk(&dr->out, k, (size_t)n);
 }
 
 static void q_free(struct op *o)
@@ -471,7 +420,7 @@ static void redis_drop(struct domain_redis *dr)
 	}
 	dr->n_held = 0;
 	dr->q_head = 0;
-	dr->out_head = dr->out_len = 0;
+	resp_out_reset(&dr->out);
 	dr->broken = false;
 	dr->rs = RS_DOWN;
 	atomic_store_explicit(&dr->st.connected, false, memory_order_relaxed);
@@ -529,20 +478,20 @@ static void redis_handshake(struct domain_redis *dr, int64_t now)
 		return;
 	}
 	if (dr->cfg.redis_password) {
-		r |= resp_hdr(dr, '*', 2) || resp_str(dr, "AUTH") ||
-		     resp_str(dr, dr->cfg.redis_password);
+		r |= resp_hdr(&dr->out, '*', 2) || resp_str(&dr->out, "AUTH") ||
+		     resp_str(&dr->out, dr->cfg.redis_password);
 		q_push(dr)->type = OP_AUTH;
 	}
 	if (dr->cfg.redis_db) {
-		r |= resp_hdr(dr, '*', 2) || resp_str(dr, "SELECT") ||
-		     resp_num(dr, dr->cfg.redis_db);
+		r |= resp_hdr(&dr->out, '*', 2) || resp_str(&dr->out, "SELECT") ||
+		     resp_num(&dr->out, dr->cfg.redis_db);
 		q_push(dr)->type = OP_SELECT;
 	}
-	r |= resp_hdr(dr, '*', 3) || resp_str(dr, "SCRIPT") || resp_str(dr, "LOAD") ||
-	     resp_str(dr, gate_script);
+	r |= resp_hdr(&dr->out, '*', 3) || resp_str(&dr->out, "SCRIPT") ||
+	     resp_str(&dr->out, "LOAD") || resp_str(&dr->out, gate_script);
 	q_push(dr)->type = OP_LOAD_GATE;
-	r |= resp_hdr(dr, '*', 3) || resp_str(dr, "SCRIPT") || resp_str(dr, "LOAD") ||
-	     resp_str(dr, write_script);
+	r |= resp_hdr(&dr->out, '*', 3) || resp_str(&dr->out, "SCRIPT") ||
+	     resp_str(&dr->out, "LOAD") || resp_str(&dr->out, write_script);
 	q_push(dr)->type = OP_LOAD_WRITE;
 	if (r) {
 		redis_fail(dr, now, "out of memory");
@@ -567,10 +516,11 @@ static bool send_gate(struct domain_redis *dr, uint8_t kind, char *name, int64_t
 	int64_t now = real_ms();
 	int r;
 
-	r = resp_hdr(dr, '*', 8) || resp_str(dr, "EVALSHA") || resp_str(dr, dr->sha_gate) ||
-	    resp_str(dr, "2") || resp_key(dr, false, kind, name) ||
-	    resp_key(dr, true, kind, name) || resp_num(dr, due_rt > now ? due_rt : now) ||
-	    resp_str(dr, dr->cfg.node) || resp_num(dr, dr->cfg.lock_ms);
+	r = resp_hdr(&dr->out, '*', 8) || resp_str(&dr->out, "EVALSHA") ||
+	    resp_str(&dr->out, dr->sha_gate) || resp_str(&dr->out, "2") ||
+	    resp_key(dr, false, kind, name) || resp_key(dr, true, kind, name) ||
+	    resp_num(&dr->out, due_rt > now ? due_rt : now) || resp_str(&dr->out, dr->cfg.node) ||
+	    resp_num(&dr->out, dr->cfg.lock_ms);
 	o = q_push(dr);
 	o->type = OP_GATE;
 	o->kind = kind;
@@ -657,24 +607,26 @@ static int send_write(struct domain_redis *dr, const struct domains_info *e)
 	keep = max64(keep, now) + dr->cfg.keep_ms;
 	snprintf(member, sizeof(member), "%s:%s", domains_kind_name(e->kind), e->name);
 	snprintf(idx, sizeof(idx), "%sdomains", dr->prefix);
-	r = resp_hdr(dr, '*', 11 + 2 * 13) || resp_str(dr, "EVALSHA") ||
-	    resp_str(dr, dr->sha_write) || resp_str(dr, "3") ||
-	    resp_key(dr, false, e->kind, e->name) || resp_str(dr, idx) ||
-	    resp_key(dr, true, e->kind, e->name) || resp_str(dr, dr->cfg.node) ||
-	    resp_num(dr, keep) || resp_num(dr, now) || resp_str(dr, member) ||
-	    resp_num(dr, e->resolved_ms);
-	r = r || resp_str(dr, "name") || resp_str(dr, e->name) || resp_str(dr, "kind") ||
-	    resp_str(dr, domains_kind_name(e->kind)) || resp_str(dr, "status") ||
-	    resp_str(dr, domains_status_name(e->status)) || resp_str(dr, "fail") ||
-	    resp_str(dr, e->status == DOMAINS_STALE ? domains_status_name(e->fail) : "") ||
-	    resp_str(dr, "addresses") || resp_bulk(dr, ab, (size_t)alen) || resp_str(dr, "ttl") ||
-	    resp_num(dr, e->ttl) || resp_str(dr, "resolved_at") || resp_num(dr, e->resolved_ms) ||
-	    resp_str(dr, "checked_at") || resp_num(dr, e->checked_ms) ||
-	    resp_str(dr, "expires_at") || resp_num(dr, e->expires_ms) ||
-	    resp_str(dr, "stale_until") || resp_num(dr, e->stale_until_ms) ||
-	    resp_str(dr, "next_refresh") || resp_num(dr, e->next_refresh_ms) ||
-	    resp_str(dr, "error") || resp_str(dr, e->error) || resp_str(dr, "node") ||
-	    resp_str(dr, dr->cfg.node);
+	r = resp_hdr(&dr->out, '*', 11 + 2 * 13) || resp_str(&dr->out, "EVALSHA") ||
+	    resp_str(&dr->out, dr->sha_write) || resp_str(&dr->out, "3") ||
+	    resp_key(dr, false, e->kind, e->name) || resp_str(&dr->out, idx) ||
+	    resp_key(dr, true, e->kind, e->name) || resp_str(&dr->out, dr->cfg.node) ||
+	    resp_num(&dr->out, keep) || resp_num(&dr->out, now) || resp_str(&dr->out, member) ||
+	    resp_num(&dr->out, e->resolved_ms);
+	r = r || resp_str(&dr->out, "name") || resp_str(&dr->out, e->name) ||
+	    resp_str(&dr->out, "kind") || resp_str(&dr->out, domains_kind_name(e->kind)) ||
+	    resp_str(&dr->out, "status") || resp_str(&dr->out, domains_status_name(e->status)) ||
+	    resp_str(&dr->out, "fail") ||
+	    resp_str(&dr->out, e->status == DOMAINS_STALE ? domains_status_name(e->fail) : "") ||
+	    resp_str(&dr->out, "addresses") || resp_bulk(&dr->out, ab, (size_t)alen) ||
+	    resp_str(&dr->out, "ttl") || resp_num(&dr->out, e->ttl) ||
+	    resp_str(&dr->out, "resolved_at") || resp_num(&dr->out, e->resolved_ms) ||
+	    resp_str(&dr->out, "checked_at") || resp_num(&dr->out, e->checked_ms) ||
+	    resp_str(&dr->out, "expires_at") || resp_num(&dr->out, e->expires_ms) ||
+	    resp_str(&dr->out, "stale_until") || resp_num(&dr->out, e->stale_until_ms) ||
+	    resp_str(&dr->out, "next_refresh") || resp_num(&dr->out, e->next_refresh_ms) ||
+	    resp_str(&dr->out, "error") || resp_str(&dr->out, e->error) ||
+	    resp_str(&dr->out, "node") || resp_str(&dr->out, dr->cfg.node);
 	q_push(dr)->type = OP_WRITE;
 	if (dr->q_n == 1)
 		dr->deadline_ms = mono_ms() + dr->cfg.reply_timeout_ms;
@@ -896,20 +848,15 @@ static void redis_read(struct domain_redis *dr, int64_t now)
 
 static void redis_write(struct domain_redis *dr, int64_t now)
 {
-	while (dr->rc && dr->out_head < dr->out_len) {
-		ssize_t w = send(dr->rc->fd, dr->out + dr->out_head, dr->out_len - dr->out_head,
-				 MSG_NOSIGNAL);
+	int r;
 
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				redis_fail(dr, now, "write: %s", strerror(errno));
-			return;
-		}
-		dr->out_head += (size_t)w;
+	if (!dr->rc) {
+		resp_out_reset(&dr->out);
+		return;
 	}
-	dr->out_head = dr->out_len = 0;
+	r = resp_out_send(&dr->out, dr->rc->fd);
+	if (r < 0 && r != -EAGAIN)
+		redis_fail(dr, now, "write: %s", strerror(-r));
 }
 
 void domain_redis_process(struct domain_redis *dr, short revents)
@@ -954,7 +901,7 @@ int domain_redis_poll_fd(struct domain_redis *dr, short *events)
 	if (dr->rs == RS_CONNECTING)
 		*events = POLLOUT;
 	else
-		*events = (short)(POLLIN | (dr->out_head < dr->out_len ? POLLOUT : 0));
+		*events = (short)(POLLIN | (resp_out_pending(&dr->out) ? POLLOUT : 0));
 	return dr->rc->fd;
 }
 
@@ -962,7 +909,7 @@ int domain_redis_poll_timeout(struct domain_redis *dr)
 {
 	if (dr->rs == RS_READY && (dr->need_resync || dr->n_held) && !q_full(dr))
 		return 0;
-	if (dr->out_head < dr->out_len)
+	if (resp_out_pending(&dr->out))
 		return 0; /* written by a hook since the loop polled */
 	if (dr->rs == RS_DOWN) {
 		int64_t left = dr->retry_at_ms - mono_ms();
@@ -1045,6 +992,7 @@ int domain_redis_create(struct domain_redis **out, const struct domain_redis_con
 	dr = calloc(1, sizeof(*dr));
 	if (!dr)
 		return -ENOMEM;
+	dr->out.first_cap = 16 * 1024;
 	c.redis_host = c.redis_host ? strdup(c.redis_host) : NULL;
 	c.redis_unix = c.redis_unix ? strdup(c.redis_unix) : NULL;
 	c.redis_password = c.redis_password ? strdup(c.redis_password) : NULL;
@@ -1081,7 +1029,7 @@ void domain_redis_destroy(struct domain_redis *dr)
 		q_free(&dr->held[i]);
 	free(dr->held);
 	free(dr->q);
-	free(dr->out);
+	resp_out_free(&dr->out);
 	free((char *)dr->cfg.redis_host);
 	free((char *)dr->cfg.redis_unix);
 	free((char *)dr->cfg.redis_password);

@@ -16,6 +16,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "resp.h"
+
 #define PREFIX_MAX 64
 #define DTOMB	   ((char *)(uintptr_t)1)
 
@@ -54,8 +56,7 @@ struct location_redis {
 	struct batch *q;
 	uint32_t q_head, q_n;
 
-	char *out;
-	size_t out_head, out_len, out_cap;
+	struct resp_out out;
 	char *enc; /* scratch for one value */
 	size_t enc_cap;
 
@@ -458,6 +459,7 @@ int location_redis_create(struct location_redis **out, const struct location_red
 	lr = calloc(1, sizeof(*lr));
 	if (!lr)
 		return -ENOMEM;
+	lr->out.first_cap = 64 * 1024;
 	c.redis_host = c.redis_host ? strdup(c.redis_host) : NULL;
 	c.redis_unix = c.redis_unix ? strdup(c.redis_unix) : NULL;
 	c.redis_password = c.redis_password ? strdup(c.redis_password) : NULL;
@@ -502,7 +504,7 @@ void location_redis_destroy(struct location_redis *lr)
 			free(lr->ds[i]);
 	free(lr->ds);
 	free(lr->q);
-	free(lr->out);
+	resp_out_free(&lr->out);
 	free(lr->enc);
 	free((char *)lr->cfg.redis_host);
 	free((char *)lr->cfg.redis_unix);
@@ -512,50 +514,11 @@ void location_redis_destroy(struct location_redis *lr)
 
 /* ---- the connection ---- */
 
-static int out_append(struct location_redis *lr, const char *p, size_t n)
-{
-	if (lr->out_len + n > lr->out_cap && lr->out_head) {
-		memmove(lr->out, lr->out + lr->out_head, lr->out_len - lr->out_head);
-		lr->out_len -= lr->out_head;
-		lr->out_head = 0;
-	}
-	if (lr->out_len + n > lr->out_cap) {
-		size_t nc = lr->out_cap ? lr->out_cap : 64 * 1024;
-		char *np;
-
-		while (nc < lr->out_len + n)
-			nc *= 2;
-		np = realloc(lr->out, nc);
-		if (!np)
-			return -ENOMEM;
-		lr->out = np;
-		lr->out_cap = nc;
-	}
-	memcpy(lr->out + lr->out_len, p, n);
-	lr->out_len += n;
-	return 0;
-}
-
-static int resp_hdr(struct location_redis *lr, char kind, size_t n)
-{
-	char h[32];
-	int k = snprintf(h, sizeof(h), "%c%zu\r\n", kind, n);
-
-	return out_append(lr, h, (size_t)k);
-}
-
-static int resp_bulk(struct location_redis *lr, const char *p, size_t n)
-{
-	if (resp_hdr(lr, '$', n) || out_append(lr, p, n) || out_append(lr, "\r\n", 2))
-		return -ENOMEM;
-	return 0;
-}
-
 static int resp_key(struct location_redis *lr, struct sv aor)
 {
-	if (resp_hdr(lr, '$', lr->prefix_len + aor.len) ||
-	    out_append(lr, lr->prefix, lr->prefix_len) || out_append(lr, aor.p, aor.len) ||
-	    out_append(lr, "\r\n", 2))
+	if (resp_hdr(&lr->out, '$', lr->prefix_len + aor.len) ||
+	    resp_out_append(&lr->out, lr->prefix, lr->prefix_len) ||
+	    resp_out_append(&lr->out, aor.p, aor.len) || resp_out_append(&lr->out, "\r\n", 2))
 		return -ENOMEM;
 	return 0;
 }
@@ -582,7 +545,7 @@ static void redis_drop(struct location_redis *lr)
 	}
 	lr->q_head = 0;
 	lr->hs_n = 0;
-	lr->out_head = lr->out_len = 0;
+	resp_out_reset(&lr->out);
 	lr->rs = RS_DOWN;
 	atomic_store_explicit(&lr->st.connected, false, memory_order_relaxed);
 }
@@ -640,18 +603,18 @@ static void redis_handshake(struct location_redis *lr, int64_t now)
 	}
 	lr->hs_n = 0;
 	if (lr->cfg.redis_password) {
-		r |= resp_hdr(lr, '*', 2) || resp_bulk(lr, "AUTH", 4) ||
-		     resp_bulk(lr, lr->cfg.redis_password, strlen(lr->cfg.redis_password));
+		r |= resp_hdr(&lr->out, '*', 2) || resp_bulk(&lr->out, "AUTH", 4) ||
+		     resp_bulk(&lr->out, lr->cfg.redis_password, strlen(lr->cfg.redis_password));
 		lr->hs_n++;
 	}
 	if (lr->cfg.redis_db) {
 		int n = snprintf(db, sizeof(db), "%u", lr->cfg.redis_db);
 
-		r |= resp_hdr(lr, '*', 2) || resp_bulk(lr, "SELECT", 6) ||
-		     resp_bulk(lr, db, (size_t)n);
+		r |= resp_hdr(&lr->out, '*', 2) || resp_bulk(&lr->out, "SELECT", 6) ||
+		     resp_bulk(&lr->out, db, (size_t)n);
 		lr->hs_n++;
 	}
-	r |= resp_hdr(lr, '*', 1) || resp_bulk(lr, "PING", 4);
+	r |= resp_hdr(&lr->out, '*', 1) || resp_bulk(&lr->out, "PING", 4);
 	lr->hs_n++;
 	if (r) {
 		redis_fail(lr, now, "out of memory");
@@ -764,14 +727,15 @@ static int write_aor(struct location_redis *lr, struct sv aor, struct batch *b, 
 
 	if (n > LOCATION_AOR_MAX)
 		n = LOCATION_AOR_MAX;
-	if (resp_hdr(lr, '*', 2) || resp_bulk(lr, "DEL", 3) || resp_key(lr, aor))
+	if (resp_hdr(&lr->out, '*', 2) || resp_bulk(&lr->out, "DEL", 3) || resp_key(lr, aor))
 		return -ENOMEM;
 	(*cmds)++;
 	if (!n) {
 		b->dels++;
 		return 0;
 	}
-	if (resp_hdr(lr, '*', 2 + 2 * (size_t)n) || resp_bulk(lr, "HSET", 4) || resp_key(lr, aor))
+	if (resp_hdr(&lr->out, '*', 2 + 2 * (size_t)n) || resp_bulk(&lr->out, "HSET", 4) ||
+	    resp_key(lr, aor))
 		return -ENOMEM;
 	for (unsigned i = 0; i < n; i++) {
 		size_t need = 256 + 2 * (v[i].contact.len + v[i].call_id.len + v[i].path.len +
@@ -789,23 +753,24 @@ static int write_aor(struct location_redis *lr, struct sv aor, struct batch *b, 
 			char rid[24];
 
 			k = snprintf(rid, sizeof(rid), ";reg-id=%" PRIu32, v[i].reg_id);
-			if (resp_hdr(lr, '$', v[i].instance.len + (size_t)k) ||
-			    out_append(lr, v[i].instance.p, v[i].instance.len) ||
-			    out_append(lr, rid, (size_t)k) || out_append(lr, "\r\n", 2))
+			if (resp_hdr(&lr->out, '$', v[i].instance.len + (size_t)k) ||
+			    resp_out_append(&lr->out, v[i].instance.p, v[i].instance.len) ||
+			    resp_out_append(&lr->out, rid, (size_t)k) ||
+			    resp_out_append(&lr->out, "\r\n", 2))
 				return -ENOMEM;
-		} else if (resp_bulk(lr, v[i].contact.p, v[i].contact.len)) {
+		} else if (resp_bulk(&lr->out, v[i].contact.p, v[i].contact.len)) {
 			return -ENOMEM;
 		}
 		k = location_redis_encode(&v[i], lr->enc, lr->enc_cap);
-		if (k < 0 || resp_bulk(lr, lr->enc, (size_t)k))
+		if (k < 0 || resp_bulk(&lr->out, lr->enc, (size_t)k))
 			return -ENOMEM;
 		if (v[i].expires_ms > max)
 			max = v[i].expires_ms;
 	}
 	char ms[24];
 	int k = snprintf(ms, sizeof(ms), "%" PRId64, max);
-	if (resp_hdr(lr, '*', 3) || resp_bulk(lr, "PEXPIREAT", 9) || resp_key(lr, aor) ||
-	    resp_bulk(lr, ms, (size_t)k))
+	if (resp_hdr(&lr->out, '*', 3) || resp_bulk(&lr->out, "PEXPIREAT", 9) ||
+	    resp_key(lr, aor) || resp_bulk(&lr->out, ms, (size_t)k))
 		return -ENOMEM;
 	*cmds += 2;
 	b->writes++;
@@ -865,10 +830,10 @@ static void redis_fill(struct location_redis *lr, int64_t now)
 			batch_free(b);
 			break;
 		}
-		int r = resp_hdr(lr, '*', 1) || resp_bulk(lr, "MULTI", 5);
+		int r = resp_hdr(&lr->out, '*', 1) || resp_bulk(&lr->out, "MULTI", 5);
 		for (uint32_t i = 0; !r && i < b->naors; i++)
 			r = write_aor(lr, dent_sv(b->aors[i]), b, &cmds);
-		r = r || resp_hdr(lr, '*', 1) || resp_bulk(lr, "EXEC", 4);
+		r = r || resp_hdr(&lr->out, '*', 1) || resp_bulk(&lr->out, "EXEC", 4);
 		b->replies = cmds + 2;
 		lr->q_n++; /* so that a failure puts its AORs back in the dirty set */
 		if (r) {
@@ -882,20 +847,15 @@ static void redis_fill(struct location_redis *lr, int64_t now)
 
 static void redis_write(struct location_redis *lr, int64_t now)
 {
-	while (lr->rc && lr->out_head < lr->out_len) {
-		ssize_t w = send(lr->rc->fd, lr->out + lr->out_head, lr->out_len - lr->out_head,
-				 MSG_NOSIGNAL);
+	int r;
 
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				redis_fail(lr, now, "write: %s", strerror(errno));
-			return;
-		}
-		lr->out_head += (size_t)w;
+	if (!lr->rc) {
+		resp_out_reset(&lr->out);
+		return;
 	}
-	lr->out_head = lr->out_len = 0;
+	r = resp_out_send(&lr->out, lr->rc->fd);
+	if (r < 0 && r != -EAGAIN)
+		redis_fail(lr, now, "write: %s", strerror(-r));
 }
 
 static bool synced(const struct location_redis *lr)
@@ -942,7 +902,7 @@ int location_redis_poll_fd(struct location_redis *lr, short *events)
 	if (lr->rs == RS_CONNECTING)
 		*events = POLLOUT;
 	else
-		*events = (short)(POLLIN | (lr->out_head < lr->out_len ? POLLOUT : 0));
+		*events = (short)(POLLIN | (resp_out_pending(&lr->out) ? POLLOUT : 0));
 	return lr->rc->fd;
 }
 
