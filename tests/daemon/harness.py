@@ -1469,10 +1469,9 @@ class Sipp:
                 self.proc.wait()
 
 
-class UdpSink:
-    """A bound UDP socket that never answers: a thread reads and keeps every
-    datagram as (monotonic time, Parsed). count() folds retransmissions (one
-    per top Via branch)."""
+class _UdpPeer:
+    """A bound UDP socket read by a thread, each datagram handed to
+    self._datagram(data, peer); what it keeps is under self.lock."""
 
     def __init__(self, host="127.0.0.1", port=0):
         import threading
@@ -1494,26 +1493,24 @@ class UdpSink:
     def _loop(self):
         while not self.closing:
             try:
-                data, _ = self.sock.recvfrom(70000)
+                data, peer = self.sock.recvfrom(70000)
             except socket.timeout:
                 continue
             except OSError:
                 if self.closing:
                     return
                 continue
-            with self.lock:
-                self.got.append((time.monotonic(), Parsed(data)))
+            self._datagram(data, peer)
 
-    def messages(self):
-        with self.lock:
-            return list(self.got)
+    def _datagram(self, data, peer):
+        raise NotImplementedError
 
-    def transactions(self, method="REGISTER"):
+    @staticmethod
+    def fold(pairs):
+        """[(time, Parsed)] with retransmissions dropped: one per top Via branch."""
         seen = set()
         out = []
-        for when, m in self.messages():
-            if m.is_response or (method and m.method != method):
-                continue
+        for when, m in pairs:
             vias = m.vias()
             key = via_params(vias[0])[1].get("branch") if vias else None
             if key in seen:
@@ -1522,13 +1519,31 @@ class UdpSink:
             out.append((when, m))
         return out
 
-    def count(self, method="REGISTER"):
-        return len(self.transactions(method))
-
     def close(self):
         self.closing = True
         self.thread.join(timeout=5)
         self.sock.close()
+
+
+class UdpSink(_UdpPeer):
+    """A bound UDP socket that never answers: a thread reads and keeps every
+    datagram as (monotonic time, Parsed). count() folds retransmissions (one
+    per top Via branch)."""
+
+    def _datagram(self, data, peer):
+        with self.lock:
+            self.got.append((time.monotonic(), Parsed(data)))
+
+    def messages(self):
+        with self.lock:
+            return list(self.got)
+
+    def transactions(self, method="REGISTER"):
+        return self.fold([(when, m) for when, m in self.messages()
+                          if not m.is_response and (not method or m.method == method)])
+
+    def count(self, method="REGISTER"):
+        return len(self.transactions(method))
 
 
 # ---------------------------------------------------------------- DNS
@@ -1692,60 +1707,41 @@ def closed_udp_port(host="127.0.0.1"):
     return free_port(host, both=False)
 
 
-class UdpRegistrar:
+class UdpRegistrar(_UdpPeer):
     """A UDP registrar stub on host:port: every REGISTER answered 200 with each
     Contact echoed with ;expires= (grant, or the request's Expires, or 3600);
     Expires: 0 answered 200 too. Every request kept as (monotonic time, Parsed,
     peer); registers(user) those whose To names user."""
 
     def __init__(self, host="127.0.0.1", port=0, grant=None):
-        import threading
-        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
-                                  socket.SOCK_DGRAM)
-        self.sock.bind((host, port))
-        self.sock.settimeout(0.2)
-        self.host, self.port = host, self.sock.getsockname()[1]
         self.grant = grant
-        self.got = []
-        self.lock = threading.Lock()
-        self.closing = False
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
+        super().__init__(host, port)
 
-    @property
-    def addr(self):
-        return (self.host, self.port)
-
-    def _loop(self):
-        while not self.closing:
-            try:
-                data, peer = self.sock.recvfrom(70000)
-            except (socket.timeout, OSError):
+    def _datagram(self, data, peer):
+        m = Parsed(data)
+        if m.is_response:
+            return
+        with self.lock:
+            self.got.append((time.monotonic(), m, peer))
+        if m.method != "REGISTER":
+            return
+        exp = (m.get("expires") or "").strip()
+        grant = 0 if exp == "0" else (self.grant or (int(exp) if exp.isdigit() else 3600))
+        lines = ["SIP/2.0 200 OK"]
+        for name in ("via", "from", "to", "call-id", "cseq"):
+            for v in m.all(name):
+                lines.append("%s: %s" % (name.title(), v + (
+                    ";tag=stub" if name == "to" and ";tag=" not in v else "")))
+        for c in m.all("contact"):
+            if c.strip() == "*":
                 continue
-            m = Parsed(data)
-            if m.is_response:
-                continue
-            with self.lock:
-                self.got.append((time.monotonic(), m, peer))
-            if m.method != "REGISTER":
-                continue
-            exp = (m.get("expires") or "").strip()
-            grant = 0 if exp == "0" else (self.grant or (int(exp) if exp.isdigit() else 3600))
-            lines = ["SIP/2.0 200 OK"]
-            for name in ("via", "from", "to", "call-id", "cseq"):
-                for v in m.all(name):
-                    lines.append("%s: %s" % (name.title(), v + (
-                        ";tag=stub" if name == "to" and ";tag=" not in v else "")))
-            for c in m.all("contact"):
-                if c.strip() == "*":
-                    continue
-                uri = c[c.find("<") + 1:c.find(">")] if "<" in c else c.split(";")[0]
-                lines.append("Contact: <%s>;expires=%d" % (uri.strip(), grant))
-            lines.append("Content-Length: 0")
-            try:
-                self.sock.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), peer)
-            except OSError:
-                pass
+            uri = c[c.find("<") + 1:c.find(">")] if "<" in c else c.split(";")[0]
+            lines.append("Contact: <%s>;expires=%d" % (uri.strip(), grant))
+        lines.append("Content-Length: 0")
+        try:
+            self.sock.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), peer)
+        except OSError:
+            pass
 
     def requests(self):
         with self.lock:
@@ -1754,27 +1750,13 @@ class UdpRegistrar:
     def registers(self, user=None):
         """[(time, Parsed)] of the REGISTERs received (retransmissions folded) whose
         To URI is sip:user@..."""
-        seen = set()
-        out = []
-        for when, m, _ in self.requests():
-            if m.method != "REGISTER":
-                continue
+        def to_user(m):
             to = m.get("to") or ""
             uri = to[to.find("<") + 1:to.find(">")] if "<" in to else to.split(";")[0]
-            if user is not None and not uri.strip().startswith("sip:%s@" % user):
-                continue
-            vias = m.vias()
-            key = via_params(vias[0])[1].get("branch") if vias else None
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append((when, m))
-        return out
+            return user is None or uri.strip().startswith("sip:%s@" % user)
+        return self.fold([(when, m) for when, m, _ in self.requests()
+                          if m.method == "REGISTER" and to_user(m)])
 
     def count(self, user=None):
         return len(self.registers(user))
 
-    def close(self):
-        self.closing = True
-        self.thread.join(timeout=5)
-        self.sock.close()
